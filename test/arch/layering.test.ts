@@ -17,9 +17,11 @@ const ALLOWED: Record<string, string[]> = {
   kubeproxy: ["cluster", "netfilter", "net"],
   datapath: ["engine", "net", "netfilter", "cluster"],
   traffic: ["engine", "net", "datapath", "netfilter", "cluster"],
-  scenario: ["engine", "net", "netfilter", "cluster", "kubeproxy", "datapath", "traffic"],
+  // The timed control plane: kubelet probes, controllers and kube-proxy syncs as scheduled recipes.
+  control: ["engine", "net", "cluster", "kubeproxy", "netfilter"],
+  scenario: ["engine", "net", "netfilter", "cluster", "kubeproxy", "datapath", "traffic", "control"],
   report: ["engine", "net"],
-  cli: ["scenario", "report", "engine", "net", "netfilter", "cluster", "kubeproxy", "datapath", "traffic"],
+  cli: ["scenario", "report", "engine", "net", "netfilter", "cluster", "kubeproxy", "datapath", "traffic", "control"],
 };
 
 function walk(dir: string): string[] {

@@ -1,0 +1,135 @@
+import { describe, expect, it } from "vitest";
+import { EventQueue } from "../../src/engine/queue.ts";
+import { RngRoot } from "../../src/engine/rng.ts";
+
+function drain(q: EventQueue): Array<[number, number, number]> {
+  const out: Array<[number, number, number]> = [];
+  while (q.pop()) out.push([q.time, q.kind, q.num]);
+  return out;
+}
+
+describe("EventQueue ordering", () => {
+  const rows = [
+    { name: "increasing times", push: [[1, 1], [2, 2], [3, 3]], want: [1, 2, 3] },
+    { name: "decreasing times", push: [[3, 1], [2, 2], [1, 3]], want: [3, 2, 1] },
+    { name: "equal times pop FIFO", push: [[5, 1], [5, 2], [5, 3], [5, 4]], want: [1, 2, 3, 4] },
+    { name: "equal times interleaved with earlier", push: [[5, 1], [1, 2], [5, 3], [1, 4], [5, 5]], want: [2, 4, 1, 3, 5] },
+    { name: "time zero", push: [[0, 1], [0, 2]], want: [1, 2] },
+  ];
+  it.each(rows)("$name", ({ push, want }) => {
+    const q = new EventQueue(4);
+    for (const [t, tag] of push) q.push(t!, 7, tag!);
+    expect(drain(q).map((e) => e[2])).toEqual(want);
+  });
+
+  it("carries kind, number and object arguments", () => {
+    const q = new EventQueue();
+    const o = { a: 1 };
+    q.push(10, 3, 2.5, o);
+    expect(q.pop()).toBe(true);
+    expect([q.time, q.kind, q.num, q.obj]).toEqual([10, 3, 2.5, o]);
+    expect(q.pop()).toBe(false);
+  });
+
+  it("cancels by id, lazily, and ignores stale ids", () => {
+    const q = new EventQueue(4);
+    const a = q.push(1, 1, 1);
+    const b = q.push(2, 1, 2);
+    const c = q.push(3, 1, 3);
+    expect(q.size).toBe(3);
+    expect(q.cancel(b)).toBe(true);
+    expect(q.cancel(b)).toBe(false);
+    expect(q.size).toBe(2);
+    expect(q.isPending(a)).toBe(true);
+    expect(q.pop()).toBe(true);
+    expect(q.id).toBe(a);
+    expect(q.cancel(a)).toBe(false); // already ran
+    // the freed slot is reused; the old id must not cancel the new event
+    const d = q.push(4, 1, 4);
+    expect(d).not.toBe(a);
+    expect(q.cancel(a)).toBe(false);
+    expect(drain(q).map((e) => e[2])).toEqual([3, 4]);
+    expect(q.cancel(c)).toBe(false);
+    expect(q.cancel(0)).toBe(false);
+  });
+
+  it("peekTime skips cancelled heads and is Infinity when empty", () => {
+    const q = new EventQueue();
+    expect(q.peekTime()).toBe(Infinity);
+    const a = q.push(1, 1);
+    q.push(9, 1);
+    q.cancel(a);
+    expect(q.peekTime()).toBe(9);
+  });
+
+  it("compacts when cancelled timers dominate (many re-armed timers)", () => {
+    const q = new EventQueue(16);
+    let id = q.push(1e15, 1, 0);
+    for (let i = 1; i < 50_000; i++) {
+      q.cancel(id);
+      id = q.push(1e15 + i, 1, i);
+    }
+    q.push(5, 2, -1);
+    expect(q.size).toBe(2);
+    expect(drain(q)).toEqual([[5, 2, -1], [1e15 + 49_999, 1, 49_999]]);
+  });
+});
+
+describe("EventQueue heap property vs a sorted reference", () => {
+  it("100k random events pop in (time, seq) order", () => {
+    const rng = new RngRoot(12345).stream("test/heap");
+    const q = new EventQueue(8);
+    const ref: Array<[number, number]> = [];
+    for (let i = 0; i < 100_000; i++) {
+      const t = rng.int(0, 20_000); // many equal times
+      q.push(t, 1, i);
+      ref.push([t, i]);
+    }
+    ref.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const got: Array<[number, number]> = [];
+    while (q.pop()) got.push([q.time, q.num]);
+    expect(got).toEqual(ref);
+  });
+
+  it("interleaved pushes, pops and cancels (20k ops) match a sorted-array reference", () => {
+    const rng = new RngRoot(777).stream("test/heap-interleaved");
+    const q = new EventQueue(8);
+    type Ev = { t: number; seq: number; id: number };
+    const pending: Ev[] = []; // kept sorted by (t, seq)
+    const ids: Ev[] = [];
+    const insert = (e: Ev) => {
+      let lo = 0;
+      let hi = pending.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        const m = pending[mid]!;
+        if (m.t < e.t || (m.t === e.t && m.seq < e.seq)) lo = mid + 1;
+        else hi = mid;
+      }
+      pending.splice(lo, 0, e);
+    };
+    let now = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const r = rng.next();
+      if (r < 0.55) {
+        const t = now + rng.int(0, 50);
+        const e = { t, seq: i, id: q.push(t, 1, i) };
+        insert(e);
+        ids.push(e);
+      } else if (r < 0.65 && ids.length > 0) {
+        const victim = ids[rng.int(0, ids.length - 1)]!;
+        const k = pending.indexOf(victim);
+        expect(q.cancel(victim.id)).toBe(k >= 0);
+        if (k >= 0) pending.splice(k, 1);
+      } else {
+        const want = pending.shift();
+        expect(q.pop()).toBe(want !== undefined);
+        if (want) {
+          expect([q.time, q.num]).toEqual([want.t, want.seq]);
+          now = q.time;
+        }
+      }
+      expect(q.size).toBe(pending.length);
+    }
+  });
+});

@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { Trace, type TraceRecord } from "../../src/engine/trace.ts";
+
+const fate = (time: number, fate: "delivered" | "dropped", reason: "socket" | "no-route", packetId: number): TraceRecord => ({
+  type: "packet.fate", time, node: "node-1", flow: 1, packetId, fate, reason, src: 1, dst: 2, sport: 3, dport: 4, proto: 6,
+});
+const outcome = (time: number, start: number, o: "ok" | "timeout", servedBy?: string): TraceRecord => ({
+  type: "request.outcome", time, start, client: "curl-1", requestId: time, flow: 1, outcome: o,
+  reason: o === "ok" ? "response" : "connect-timeout", targetAddr: 1, targetPort: 80, attempts: 1,
+  ...(servedBy ? { servedBy } : {}),
+});
+const sync: TraceRecord = { type: "rules.sync", time: 5, node: "node-1", trigger: "startup", full: true, ok: true, rules: 10, chains: 4, restoreLines: 20 };
+
+describe("Trace", () => {
+  it("full level keeps every record in order and filters by type", () => {
+    const tr = new Trace();
+    tr.emit(fate(1, "delivered", "socket", 1));
+    tr.emit(sync);
+    tr.emit(fate(6, "dropped", "no-route", 2));
+    expect(tr.records().map((r) => r.type)).toEqual(["packet.fate", "rules.sync", "packet.fate"]);
+    const fates = tr.ofType("packet.fate");
+    expect(fates.map((f) => f.reason)).toEqual(["socket", "no-route"]);
+    expect(tr.filter("packet.fate", (f) => f.fate === "dropped").map((f) => f.packetId)).toEqual([2]);
+    expect(tr.ofType("pod.change")).toEqual([]);
+  });
+
+  it("summary level counts high-volume records without storing them, keeps low-volume ones", () => {
+    const tr = new Trace({ level: "summary" });
+    tr.emit(fate(1, "delivered", "socket", 1));
+    tr.emit(fate(2, "dropped", "no-route", 2));
+    tr.emit(fate(3, "dropped", "no-route", 3));
+    tr.emit(sync);
+    tr.emit(outcome(10, 4, "ok", "hostnames-a"));
+    tr.emit(outcome(12, 4, "ok", "hostnames-b"));
+    tr.emit(outcome(20, 4, "timeout"));
+    expect(tr.stores("packet.fate")).toBe(false);
+    expect(tr.ofType("packet.fate")).toEqual([]);
+    expect(tr.ofType("rules.sync")).toHaveLength(1);
+    expect(tr.count("packet.fate")).toBe(3);
+    expect(tr.countBy("packet.fate", "dropped")).toBe(2);
+    expect(tr.countBy("packet.fate", "dropped", "no-route")).toBe(2);
+    expect(tr.countBy("packet.fate", "rejected")).toBe(0);
+    expect(tr.countBy("request.outcome", "ok", "hostnames-a")).toBe(1);
+    expect(tr.counters("request.outcome")).toEqual([["ok", "hostnames-a", 1], ["ok", "hostnames-b", 1], ["timeout", "connect-timeout", 1]]);
+    expect([...tr.requestLatencies()]).toEqual([6, 8]);
+  });
+
+  it("rejects records that go back in time and notifies subscribers", () => {
+    const tr = new Trace();
+    const seen: string[] = [];
+    const off = tr.subscribe((r) => seen.push(r.type));
+    tr.emit(fate(5, "delivered", "socket", 1));
+    off();
+    tr.emit(sync);
+    expect(seen).toEqual(["packet.fate"]);
+    expect(() => tr.emit(fate(4, "delivered", "socket", 2))).toThrow(/before the previous/);
+  });
+
+  it("keep option restricts storage but not counting", () => {
+    const tr = new Trace({ keep: (t) => t !== "packet.fate" });
+    tr.emit(fate(1, "delivered", "socket", 1));
+    expect(tr.records()).toEqual([]);
+    expect(tr.count("packet.fate")).toBe(1);
+  });
+});
