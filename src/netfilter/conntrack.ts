@@ -1,0 +1,854 @@
+/**
+ * Connection tracking (nf_conntrack), one table per node, as the nat table and the
+ * `-m conntrack --ctstate` match see it.
+ *
+ * Modelled (Linux 4.x–6.x behaviour, IPv4, default sysctls):
+ * - Entries hold the original and reply tuples; NAT rewrites the reply tuple (DNAT changes the
+ *   reply source, SNAT/MASQUERADE the reply destination) and sets the SRC_NAT/DST_NAT bits.
+ *   Both tuples index the same entry, so replies map back. `manipDst`/`manipSrc` perform the
+ *   per-packet rewrites the kernel's nf_nat_packet does at each hook.
+ * - Entries are created unconfirmed by a connection's first packet and inserted into the hash at
+ *   confirmation (end of POSTROUTING / INPUT). An entry dropped before that simply vanishes.
+ *   A confirmation clash (tuple already present) fails, and the kernel drops the packet.
+ * - ctstate: original-direction packets are NEW until a reply has been seen, then ESTABLISHED;
+ *   reply-direction packets are ESTABLISHED; ICMP errors whose embedded header belongs to a tracked
+ *   connection are RELATED; packets the TCP tracker refuses are INVALID. SNAT/DNAT virtual bits.
+ * - The TCP state machine on SYN, SYN-ACK, FIN, ACK, RST per direction, with the kernel's
+ *   per-state timeouts (nf_conntrack_tcp_timeout_*), loose pickup of mid-stream ACKs
+ *   (nf_conntrack_tcp_loose=1), ASSURED after the handshake, immediate removal of an entry whose
+ *   only reply is a RST, and re-opening of TIME_WAIT/CLOSE entries by a new SYN (the old entry is
+ *   destroyed and the SYN starts a fresh connection that goes through the nat table again).
+ * - UDP: 30 s unreplied, udp_timeout_stream (120 s) and ASSURED once replied. Linux ≥ 6.0 only
+ *   switches to the stream timeout 2 s after creation: set `udpStreamAfter` to 2 s for that.
+ * - ICMP (echo) 30 s; other protocols (SCTP included: svcsim does not model the SCTP tracker)
+ *   use the generic 600 s timeout with UDP-like NEW/ESTABLISHED.
+ * - SNAT/MASQUERADE source-port choice (nf_nat_l4proto_unique_tuple): keep the original port if
+ *   the resulting reply tuple is free, else search the kernel's port class (1–511, 600–1023 or
+ *   1024–65535 by the original port) sequentially after the original port; with --random-fully
+ *   start from a random port (injected uniform source) and never try to keep the original.
+ * - `conntrack -D` filters as kube-proxy uses them, and `conntrack -L` text.
+ *
+ * Not modelled: TCP window/sequence tracking (tcp_in_window; out-of-window packets are INVALID in
+ * the kernel), simultaneous open (SYN_SENT2), retransmission/unacknowledged timeouts
+ * (timeout_max_retrans, timeout_unacknowledged), UDP clash resolution (Linux ≥ 5.6 lets an
+ * identical UDP entry win a confirmation race), expectations/helpers, zones, the table size limit
+ * (nf_conntrack_max) and early drop, ICMP ids (all echo traffic between two hosts shares one
+ * entry), the kernel's per-boot random starting offset for port search (Linux ≥ 5.x starts from a
+ * random offset even without --random-fully; svcsim uses the older sequential search).
+ *
+ * Hot path: lookups use an open-addressing hash table keyed by a 32-bit mix of the numeric tuple
+ * (no strings, no per-lookup allocation); candidates are verified by comparing the full tuple.
+ */
+import { formatIPv4 } from "../net/ip.ts";
+import type { Packet } from "../net/packet.ts";
+import { PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, protoName } from "../net/packet.ts";
+import { CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_SNAT } from "./types.ts";
+
+// ---- constants ------------------------------------------------------------------------------
+
+export const DIR_ORIGINAL = 0;
+export const DIR_REPLY = 1;
+export type CtDir = typeof DIR_ORIGINAL | typeof DIR_REPLY;
+
+/** TCP conntrack states (the kernel's enum tcp_conntrack order). */
+export const TCP_CT_NONE = 0;
+export const TCP_CT_SYN_SENT = 1;
+export const TCP_CT_SYN_RECV = 2;
+export const TCP_CT_ESTABLISHED = 3;
+export const TCP_CT_FIN_WAIT = 4;
+export const TCP_CT_CLOSE_WAIT = 5;
+export const TCP_CT_LAST_ACK = 6;
+export const TCP_CT_TIME_WAIT = 7;
+export const TCP_CT_CLOSE = 8;
+export type TcpCtState = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
+export const TCP_CT_STATE_NAMES = ["NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE"] as const;
+export type TcpCtStateName = (typeof TCP_CT_STATE_NAMES)[number];
+
+/** Status bits (the kernel's IPS_* values). */
+export const IPS_SEEN_REPLY = 1 << 1;
+export const IPS_ASSURED = 1 << 2;
+export const IPS_CONFIRMED = 1 << 3;
+export const IPS_SRC_NAT = 1 << 4;
+export const IPS_DST_NAT = 1 << 5;
+
+/** Results of `update` (what nf_conntrack_in decided for a packet of an existing entry). */
+export const CT_UPDATE_OK = 0;
+/** The tracker refused the packet: ctstate INVALID; the entry is unchanged. */
+export const CT_UPDATE_INVALID = 1;
+/** The entry was destroyed by this packet (a RST that is the only reply); the packet passes. */
+export const CT_UPDATE_KILLED = 2;
+/** A SYN re-opened a TIME_WAIT/CLOSE entry: it was destroyed; treat the packet as a new connection. */
+export const CT_UPDATE_REOPEN = 3;
+export type CtUpdateResult = 0 | 1 | 2 | 3;
+
+export type CtDestroyReason = "timeout" | "deleted" | "rst-unreplied" | "reopened";
+
+const S = 1_000_000_000; // ns per second
+
+/** Timeouts in ns. Defaults are the kernel's nf_conntrack_*_timeout* sysctl defaults. */
+export interface ConntrackTimeouts {
+  tcpSynSent: number;
+  tcpSynRecv: number;
+  tcpEstablished: number;
+  tcpFinWait: number;
+  tcpCloseWait: number;
+  tcpLastAck: number;
+  tcpTimeWait: number;
+  tcpClose: number;
+  udpUnreplied: number;
+  udpStream: number;
+  /** Replied UDP flows use udpStream only this long after creation (0 before Linux 6.0, 2 s after). */
+  udpStreamAfter: number;
+  icmp: number;
+  generic: number;
+}
+
+export const DEFAULT_CONNTRACK_TIMEOUTS: Readonly<ConntrackTimeouts> = Object.freeze({
+  tcpSynSent: 120 * S,
+  tcpSynRecv: 60 * S,
+  tcpEstablished: 432_000 * S, // 5 days
+  tcpFinWait: 120 * S,
+  tcpCloseWait: 60 * S,
+  tcpLastAck: 30 * S,
+  tcpTimeWait: 120 * S,
+  tcpClose: 10 * S,
+  udpUnreplied: 30 * S,
+  udpStream: 120 * S,
+  udpStreamAfter: 0,
+  icmp: 30 * S,
+  generic: 600 * S,
+});
+
+// ---- TCP state machine ----------------------------------------------------------------------
+
+const IV = -1; // invalid
+const IG = -2; // ignore: accepted, state and timer unchanged
+const P_SYN = 0;
+const P_SYNACK = 1;
+const P_FIN = 2;
+const P_ACK = 3;
+const P_RST = 4;
+const P_NONE = 5;
+
+/** Which TCP transition a packet's flags select (RST wins, then SYN, then FIN, then ACK). */
+function tcpPacketClass(flags: number): number {
+  if (flags & TCP_RST) return P_RST;
+  if (flags & TCP_SYN) return flags & TCP_ACK ? P_SYNACK : P_SYN;
+  if (flags & TCP_FIN) return P_FIN;
+  if (flags & TCP_ACK) return P_ACK;
+  return P_NONE;
+}
+
+// Transition table [dir][packet class][old state] → new state, IV or IG.
+// Columns: NONE SYN_SENT SYN_RECV ESTABLISHED FIN_WAIT CLOSE_WAIT LAST_ACK TIME_WAIT CLOSE.
+// FIN_WAIT = a FIN was seen in one direction; CLOSE_WAIT = it was ACKed; LAST_ACK = FINs seen
+// in both directions; TIME_WAIT = the last FIN was ACKed (the kernel's naming, which conntrack -L prints).
+const SS = TCP_CT_SYN_SENT, SR = TCP_CT_SYN_RECV, ES = TCP_CT_ESTABLISHED, FW = TCP_CT_FIN_WAIT;
+const CW = TCP_CT_CLOSE_WAIT, LA = TCP_CT_LAST_ACK, TW = TCP_CT_TIME_WAIT, CL = TCP_CT_CLOSE;
+const TCP_TRANSITIONS: readonly (readonly (readonly number[])[])[] = [
+  [
+    /* orig SYN    */ [SS, SS, IG, IG, IG, IG, IG, SS, SS],
+    /* orig SYNACK */ [IV, IV, IV, IV, IV, IV, IV, IV, IV],
+    /* orig FIN    */ [IV, IV, FW, FW, LA, LA, LA, TW, CL],
+    /* orig ACK    */ [ES, IV, ES, ES, CW, CW, TW, TW, CL],
+    /* orig RST    */ [IV, CL, CL, CL, CL, CL, CL, CL, CL],
+    /* orig none   */ [IV, IV, IV, IV, IV, IV, IV, IV, IV],
+  ],
+  [
+    /* reply SYN    */ [IV, IV, IV, IV, IV, IV, IV, SS, IV],
+    /* reply SYNACK */ [IV, SR, IG, IG, IG, IG, IG, IG, IG],
+    /* reply FIN    */ [IV, IV, FW, FW, LA, LA, LA, TW, CL],
+    /* reply ACK    */ [IV, IG, SR, ES, CW, CW, TW, TW, CL],
+    /* reply RST    */ [IV, CL, CL, CL, CL, CL, CL, CL, CL],
+    /* reply none   */ [IV, IV, IV, IV, IV, IV, IV, IV, IV],
+  ],
+];
+
+function tcpTimeout(t: ConntrackTimeouts, state: number): number {
+  switch (state) {
+    case TCP_CT_SYN_SENT: return t.tcpSynSent;
+    case TCP_CT_SYN_RECV: return t.tcpSynRecv;
+    case TCP_CT_ESTABLISHED: return t.tcpEstablished;
+    case TCP_CT_FIN_WAIT: return t.tcpFinWait;
+    case TCP_CT_CLOSE_WAIT: return t.tcpCloseWait;
+    case TCP_CT_LAST_ACK: return t.tcpLastAck;
+    case TCP_CT_TIME_WAIT: return t.tcpTimeWait;
+    default: return t.tcpClose;
+  }
+}
+
+// ---- entries --------------------------------------------------------------------------------
+
+/** svcsim metadata, kept apart from the kernel's fields. */
+export interface ConntrackMeta {
+  /** Node whose table holds the entry. */
+  readonly node: string;
+  /** Flow id of the traffic layer (−1 until the datapath sets it). */
+  flow: number;
+}
+
+export class ConntrackEntry {
+  /** Status bits (IPS_*). */
+  status = 0;
+  tcpState: TcpCtState = TCP_CT_NONE;
+  mark = 0;
+  /** Absolute expiry time (ns). */
+  expires = 0;
+  origPackets = 0;
+  origBytes = 0;
+  replyPackets = 0;
+  replyBytes = 0;
+  replySrc: number;
+  replyDst: number;
+  replySport: number;
+  replyDport: number;
+  /** @internal 32-bit hashes of the two tuples while confirmed. */
+  origKey = 0;
+  replyKey = 0;
+
+  constructor(
+    readonly id: number,
+    readonly proto: number,
+    readonly origSrc: number,
+    readonly origDst: number,
+    readonly origSport: number,
+    readonly origDport: number,
+    readonly created: number,
+    readonly meta: ConntrackMeta,
+  ) {
+    this.replySrc = origDst;
+    this.replyDst = origSrc;
+    this.replySport = origDport;
+    this.replyDport = origSport;
+  }
+
+  get confirmed(): boolean {
+    return (this.status & IPS_CONFIRMED) !== 0;
+  }
+  get seenReply(): boolean {
+    return (this.status & IPS_SEEN_REPLY) !== 0;
+  }
+  get assured(): boolean {
+    return (this.status & IPS_ASSURED) !== 0;
+  }
+  get tcpStateName(): TcpCtStateName {
+    return TCP_CT_STATE_NAMES[this.tcpState];
+  }
+}
+
+// ---- hashing --------------------------------------------------------------------------------
+
+function mixWord(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** 32-bit hash of a tuple (murmur3-style mixing of its four words). */
+export function tupleKey(src: number, dst: number, sport: number, dport: number, proto: number): number {
+  const ports = ((sport & 0xffff) << 16) | (dport & 0xffff);
+  return fmix(mixWord(mixWord(mixWord(mixWord(0x2545f491, src), dst), ports), proto) ^ 16);
+}
+
+// ---- filters and NAT ------------------------------------------------------------------------
+
+/** `conntrack -D` selection, as kube-proxy uses it. All given fields must match. */
+export interface ConntrackFilter {
+  /** -p */
+  proto?: number;
+  /** --orig-src / -s */
+  origSrc?: number;
+  /** --orig-dst / -d */
+  origDst?: number;
+  /** --sport (original source port) */
+  sport?: number;
+  /** --dport (original destination port) */
+  dport?: number;
+  /** --reply-src */
+  replySrc?: number;
+  /** --reply-dst */
+  replyDst?: number;
+  /** --dst-nat <ip>: DNATed to that address (DST_NAT set and reply source = ip). */
+  dstNat?: number;
+  /** --src-nat <ip>: SNATed to that address (SRC_NAT set and reply destination = ip). */
+  srcNat?: number;
+  /** --mark */
+  mark?: number;
+}
+
+export interface NatBinding {
+  dnat?: { addr: number; port?: number };
+  snat?: { addr: number; port?: number };
+}
+
+export interface SnatPortOptions {
+  /** MASQUERADE/SNAT --random-fully: random start, no attempt to keep the original port. */
+  randomFully?: boolean;
+  /** Uniform uint32 source for --random-fully (a seeded stream's uint32). */
+  randomU32?: () => number;
+}
+
+export interface ConntrackOptions {
+  /** Node name recorded in each entry's metadata. */
+  node: string;
+  timeouts?: Partial<ConntrackTimeouts>;
+  /** Called when a confirmed entry is destroyed (expiry, deletion, RST, reopen). */
+  onDestroy?: (entry: ConntrackEntry, reason: CtDestroyReason, now: number) => void;
+  /** Tuple → 32-bit hash; tests inject a weak one to exercise long probe runs. Default tupleKey. */
+  keyFn?: typeof tupleKey;
+}
+
+/** A lookup hit; the table returns one reused object (valid until the next lookup). */
+export interface CtHit {
+  entry: ConntrackEntry;
+  dir: CtDir;
+}
+
+// ---- the table ------------------------------------------------------------------------------
+
+export class ConntrackTable {
+  readonly node: string;
+  readonly timeouts: Readonly<ConntrackTimeouts>;
+  private readonly onDestroy: ConntrackOptions["onDestroy"];
+  private readonly key: typeof tupleKey;
+  // Open-addressing hash (linear probing, backward-shift deletion) over both tuples of every
+  // confirmed entry: slot → (entry, which tuple, its 32-bit hash). Load factor kept ≤ 1/2.
+  private slotEntry: (ConntrackEntry | null)[] = new Array<ConntrackEntry | null>(1024).fill(null);
+  private slotHash = new Int32Array(1024);
+  private slotDir = new Uint8Array(1024);
+  private mask = 1023;
+  private used = 0;
+  /** Confirmed entries in confirmation order (iteration order of entries()). */
+  private readonly byId = new Map<number, ConntrackEntry>();
+  private nextId = 1;
+  private readonly hit: CtHit = { entry: undefined as unknown as ConntrackEntry, dir: DIR_ORIGINAL };
+  private lastDir: CtDir = DIR_ORIGINAL;
+
+  /** After track(): the packet's entry (possibly unconfirmed, new) or null, and its direction. */
+  cur: ConntrackEntry | null = null;
+  curDir: CtDir = DIR_ORIGINAL;
+
+  constructor(opts: ConntrackOptions) {
+    this.node = opts.node;
+    this.timeouts = Object.freeze({ ...DEFAULT_CONNTRACK_TIMEOUTS, ...opts.timeouts });
+    this.onDestroy = opts.onDestroy;
+    this.key = opts.keyFn ?? tupleKey;
+  }
+
+  /** Confirmed entries. */
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** Confirmed entries in confirmation order. */
+  entries(): IterableIterator<ConntrackEntry> {
+    return this.byId.values();
+  }
+
+  getById(id: number): ConntrackEntry | undefined {
+    return this.byId.get(id);
+  }
+
+  // -- hash internals --
+
+  private find(h: number, src: number, dst: number, sport: number, dport: number, proto: number): ConntrackEntry | null {
+    const mask = this.mask;
+    const hashes = this.slotHash;
+    const ents = this.slotEntry;
+    h |= 0;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const e = ents[i]!;
+      if (e === null) return null;
+      if (hashes[i] === h && this.matchDir(e, src, dst, sport, dport, proto)) return e;
+    }
+  }
+
+  /** Sets lastDir; true when the tuple is one of the entry's two tuples. */
+  private matchDir(e: ConntrackEntry, src: number, dst: number, sport: number, dport: number, proto: number): boolean {
+    if (e.proto !== proto) return false;
+    if (e.origSrc === src && e.origDst === dst && e.origSport === sport && e.origDport === dport) {
+      this.lastDir = DIR_ORIGINAL;
+      return true;
+    }
+    if (e.replySrc === src && e.replyDst === dst && e.replySport === sport && e.replyDport === dport) {
+      this.lastDir = DIR_REPLY;
+      return true;
+    }
+    return false;
+  }
+
+  private hashAdd(h: number, e: ConntrackEntry, dir: CtDir): void {
+    if ((this.used + 1) * 2 > this.slotEntry.length) this.growHash();
+    const mask = this.mask;
+    let i = h & mask;
+    while (this.slotEntry[i] !== null) i = (i + 1) & mask;
+    this.slotEntry[i] = e;
+    this.slotHash[i] = h | 0;
+    this.slotDir[i] = dir;
+    this.used++;
+  }
+
+  private growHash(): void {
+    const oldE = this.slotEntry;
+    const oldH = this.slotHash;
+    const oldD = this.slotDir;
+    const cap = oldE.length * 2;
+    this.slotEntry = new Array<ConntrackEntry | null>(cap).fill(null);
+    this.slotHash = new Int32Array(cap);
+    this.slotDir = new Uint8Array(cap);
+    this.mask = cap - 1;
+    this.used = 0;
+    for (let i = 0; i < oldE.length; i++) {
+      const e = oldE[i]!;
+      if (e !== null) this.hashAdd(oldH[i]!, e, oldD[i] as CtDir);
+    }
+  }
+
+  private hashRemove(h: number, e: ConntrackEntry, dir: CtDir): void {
+    const mask = this.mask;
+    const ents = this.slotEntry;
+    let i = h & mask;
+    for (;;) {
+      const x = ents[i]!;
+      if (x === null) return; // not present
+      if (x === e && this.slotDir[i] === dir) break;
+      i = (i + 1) & mask;
+    }
+    // Backward-shift deletion: pull later members of the probe run into the hole.
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      const x = ents[j]!;
+      if (x === null) break;
+      const home = this.slotHash[j]! & mask;
+      // Keep x where it is when its home lies cyclically in (i, j].
+      if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
+      ents[i] = x;
+      this.slotHash[i] = this.slotHash[j]!;
+      this.slotDir[i] = this.slotDir[j]!;
+      i = j;
+    }
+    ents[i] = null;
+    this.used--;
+  }
+
+  private unlink(e: ConntrackEntry): void {
+    this.hashRemove(e.origKey, e, DIR_ORIGINAL);
+    this.hashRemove(e.replyKey, e, DIR_REPLY);
+    this.byId.delete(e.id);
+  }
+
+  /** Removes a confirmed entry and reports it. */
+  destroy(e: ConntrackEntry, reason: CtDestroyReason, now: number): void {
+    if (!e.confirmed || this.byId.get(e.id) !== e) return;
+    this.unlink(e);
+    this.onDestroy?.(e, reason, now);
+  }
+
+  // -- lookup --
+
+  /**
+   * Finds the confirmed entry a tuple belongs to, expiring it lazily when its timer ran out.
+   * Direction in `lastHitDir`.
+   */
+  lookupTuple(src: number, dst: number, sport: number, dport: number, proto: number, now: number): ConntrackEntry | null {
+    const e = this.find(this.key(src, dst, sport, dport, proto), src, dst, sport, dport, proto);
+    if (e === null) return null;
+    if (e.expires <= now) {
+      this.destroy(e, "timeout", now);
+      return null;
+    }
+    return e;
+  }
+
+  /** Direction of the last successful lookupTuple. */
+  get lastHitDir(): CtDir {
+    return this.lastDir;
+  }
+
+  /** The packet's entry and direction, or null. Returns a reused object (no allocation). */
+  lookup(pkt: Packet, now: number): CtHit | null {
+    const e = this.lookupTuple(pkt.src, pkt.dst, pkt.sport, pkt.dport, pkt.proto, now);
+    if (e === null) return null;
+    this.hit.entry = e;
+    this.hit.dir = this.lastDir;
+    return this.hit;
+  }
+
+  /** For an ICMP error: the entry its embedded header belongs to (what makes it RELATED). */
+  relatedEntry(pkt: Packet, now: number): ConntrackEntry | null {
+    const inner = pkt.icmp?.inner;
+    if (!inner) return null;
+    // The embedded header is a packet that travelled towards the error's sender; the connection
+    // is found by the inverse tuple (as the kernel's icmp_error_message does).
+    return this.lookupTuple(inner.dst, inner.src, inner.dport, inner.sport, inner.proto, now);
+  }
+
+  /**
+   * The ctstate bits (CT_*) the packet would have, without changing the table (apart from lazy
+   * expiry). NEW / ESTABLISHED / RELATED / INVALID, plus CT_SNAT / CT_DNAT of its entry.
+   */
+  ctstateOf(pkt: Packet, now: number): number {
+    if (pkt.icmp) {
+      const rel = this.relatedEntry(pkt, now);
+      return rel === null ? CT_INVALID : CT_RELATED | natBits(rel);
+    }
+    const e = this.lookupTuple(pkt.src, pkt.dst, pkt.sport, pkt.dport, pkt.proto, now);
+    if (e === null) return this.canStart(pkt) ? CT_NEW : CT_INVALID;
+    const dir = this.lastDir;
+    if (e.proto === PROTO_TCP) {
+      const next = TCP_TRANSITIONS[dir]![tcpPacketClass(pkt.flags)]![e.tcpState]!;
+      if (next === IV) return CT_INVALID;
+      if (dir === DIR_ORIGINAL && next === TCP_CT_SYN_SENT && e.tcpState >= TCP_CT_TIME_WAIT) return CT_NEW; // reopen
+    }
+    return stateBits(e, dir);
+  }
+
+  /** Whether a packet without an entry may create one (TCP: SYN or a loose-pickup ACK). */
+  private canStart(pkt: Packet): boolean {
+    if (pkt.icmp) return false;
+    if (pkt.proto === PROTO_TCP) return TCP_TRANSITIONS[DIR_ORIGINAL]![tcpPacketClass(pkt.flags)]![TCP_CT_NONE]! >= 0;
+    return true;
+  }
+
+  // -- creation, NAT, confirmation --
+
+  /**
+   * A new, unconfirmed entry for a connection's first packet (counted, state and timer set), or
+   * null when the packet cannot start a connection (TCP without SYN or ACK, ICMP errors).
+   */
+  create(pkt: Packet, now: number): ConntrackEntry | null {
+    if (!this.canStart(pkt)) return null;
+    const e = new ConntrackEntry(this.nextId++, pkt.proto, pkt.src, pkt.dst, pkt.sport, pkt.dport, now, { node: this.node, flow: -1 });
+    e.origPackets = 1;
+    e.origBytes = pkt.len;
+    if (pkt.proto === PROTO_TCP) {
+      const st = TCP_TRANSITIONS[DIR_ORIGINAL]![tcpPacketClass(pkt.flags)]![TCP_CT_NONE]! as TcpCtState;
+      e.tcpState = st;
+      e.expires = now + tcpTimeout(this.timeouts, st);
+    } else if (pkt.proto === PROTO_UDP) {
+      e.expires = now + this.timeouts.udpUnreplied;
+    } else if (pkt.proto === PROTO_ICMP) {
+      e.expires = now + this.timeouts.icmp;
+    } else {
+      e.expires = now + this.timeouts.generic;
+    }
+    return e;
+  }
+
+  /** Records a NAT binding: DNAT rewrites the reply source, SNAT the reply destination. */
+  applyNat(e: ConntrackEntry, nat: NatBinding): void {
+    const rehash = e.confirmed;
+    if (rehash) this.hashRemove(e.replyKey, e, DIR_REPLY);
+    if (nat.dnat) {
+      e.replySrc = nat.dnat.addr >>> 0;
+      if (nat.dnat.port !== undefined) e.replySport = nat.dnat.port;
+      e.status |= IPS_DST_NAT;
+    }
+    if (nat.snat) {
+      e.replyDst = nat.snat.addr >>> 0;
+      if (nat.snat.port !== undefined) e.replyDport = nat.snat.port;
+      e.status |= IPS_SRC_NAT;
+    }
+    if (rehash) {
+      e.replyKey = this.key(e.replySrc, e.replyDst, e.replySport, e.replyDport, e.proto) | 0;
+      this.hashAdd(e.replyKey, e, DIR_REPLY);
+    }
+  }
+
+  /**
+   * Whether a confirmed entry (other than `ignore`) already uses this tuple in either direction —
+   * the kernel's nf_conntrack_tuple_taken, asked with the reply tuple a NAT choice would create.
+   */
+  isReplyTupleTaken(src: number, dst: number, sport: number, dport: number, proto: number, ignore?: ConntrackEntry): boolean {
+    const h = this.key(src, dst, sport, dport, proto) | 0;
+    const mask = this.mask;
+    const ents = this.slotEntry;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const e = ents[i]!;
+      if (e === null) return false;
+      if (e !== ignore && this.slotHash[i] === h && this.matchDir(e, src, dst, sport, dport, proto)) return true;
+    }
+  }
+
+  /**
+   * Source port for SNAT/MASQUERADE of an (unconfirmed) entry to `addr`: the port that keeps its
+   * reply tuple unique (see the module comment). −1 when the port class is exhausted (the kernel
+   * then fails the insertion and drops the packet). ICMP and port-less protocols return 0 when the
+   * address alone keeps the tuple unique.
+   */
+  selectSnatPort(e: ConntrackEntry, addr: number, opts: SnatPortOptions = {}): number {
+    const rs = e.replySrc, rsp = e.replySport, p = e.proto;
+    addr = addr >>> 0;
+    if (p !== PROTO_TCP && p !== PROTO_UDP && p !== PROTO_SCTP) {
+      return this.isReplyTupleTaken(rs, addr, rsp, e.origSport, p, e) ? -1 : e.origSport;
+    }
+    const orig = e.origSport;
+    if (!opts.randomFully && !this.isReplyTupleTaken(rs, addr, rsp, orig, p, e)) return orig;
+    let min: number, size: number;
+    if (orig < 512) { min = 1; size = 511; }
+    else if (orig < 1024) { min = 600; size = 424; }
+    else { min = 1024; size = 64512; }
+    let off: number;
+    if (opts.randomFully) {
+      if (!opts.randomU32) throw new Error("selectSnatPort: --random-fully needs a random source");
+      off = opts.randomU32() % size;
+    } else {
+      off = (orig - min + 1 + size) % size; // the port after the original, within the class
+    }
+    for (let i = 0; i < size; i++) {
+      const port = min + ((off + i) % size);
+      if (!this.isReplyTupleTaken(rs, addr, rsp, port, p, e)) return port;
+    }
+    return -1;
+  }
+
+  /**
+   * Inserts an entry into the hash (end of POSTROUTING / INPUT). False on a clash (one of its
+   * tuples is already tracked): the kernel drops the packet and the entry vanishes.
+   */
+  confirm(e: ConntrackEntry): boolean {
+    if (e.confirmed) return true;
+    if (this.isReplyTupleTaken(e.origSrc, e.origDst, e.origSport, e.origDport, e.proto)) return false;
+    if (this.isReplyTupleTaken(e.replySrc, e.replyDst, e.replySport, e.replyDport, e.proto)) return false;
+    e.origKey = this.key(e.origSrc, e.origDst, e.origSport, e.origDport, e.proto) | 0;
+    e.replyKey = this.key(e.replySrc, e.replyDst, e.replySport, e.replyDport, e.proto) | 0;
+    this.hashAdd(e.origKey, e, DIR_ORIGINAL);
+    this.hashAdd(e.replyKey, e, DIR_REPLY);
+    e.status |= IPS_CONFIRMED;
+    this.byId.set(e.id, e);
+    return true;
+  }
+
+  // -- per-packet update --
+
+  /**
+   * Runs the protocol tracker for a packet of an existing entry: counters, TCP state, status bits,
+   * timer. Returns CT_UPDATE_*; on KILLED/REOPEN the entry has been destroyed.
+   */
+  update(e: ConntrackEntry, pkt: Packet, dir: CtDir, now: number): CtUpdateResult {
+    const t = this.timeouts;
+    if (e.proto === PROTO_TCP) {
+      const old = e.tcpState;
+      const next = TCP_TRANSITIONS[dir]![tcpPacketClass(pkt.flags)]![old]!;
+      if (next === IV) return CT_UPDATE_INVALID;
+      if (dir === DIR_ORIGINAL && next === TCP_CT_SYN_SENT && old >= TCP_CT_TIME_WAIT) {
+        // A new SYN on a closed connection's tuple: the old entry goes, the SYN starts over.
+        this.destroy(e, "reopened", now);
+        return CT_UPDATE_REOPEN;
+      }
+      if (next === IG) {
+        // Ignored: accepted without refreshing the timer or counting (the kernel returns early),
+        // but nf_conntrack_in still notes that a reply was seen.
+        if (dir === DIR_REPLY) e.status |= IPS_SEEN_REPLY;
+        return CT_UPDATE_OK;
+      }
+      this.count(e, pkt, dir);
+      if (!(e.status & IPS_SEEN_REPLY) && (pkt.flags & TCP_RST)) {
+        // A RST before any reply (typically the only reply: connection refused): the kernel
+        // kills the entry at once instead of keeping it in CLOSE.
+        this.destroy(e, "rst-unreplied", now);
+        return CT_UPDATE_KILLED;
+      }
+      if (next === TCP_CT_ESTABLISHED && (old === TCP_CT_SYN_RECV || old === TCP_CT_ESTABLISHED)) e.status |= IPS_ASSURED;
+      e.tcpState = next as TcpCtState;
+      if (dir === DIR_REPLY) e.status |= IPS_SEEN_REPLY;
+      e.expires = now + tcpTimeout(t, next);
+      return CT_UPDATE_OK;
+    }
+    this.count(e, pkt, dir);
+    if (dir === DIR_REPLY) e.status |= IPS_SEEN_REPLY;
+    if (e.proto === PROTO_UDP) {
+      if (e.status & IPS_SEEN_REPLY) {
+        if (now - e.created >= t.udpStreamAfter) {
+          e.status |= IPS_ASSURED;
+          e.expires = now + t.udpStream;
+        } else {
+          e.expires = now + t.udpUnreplied;
+        }
+      } else {
+        e.expires = now + t.udpUnreplied;
+      }
+    } else if (e.proto === PROTO_ICMP) {
+      e.expires = now + t.icmp;
+    } else {
+      if (e.status & IPS_SEEN_REPLY) e.status |= IPS_ASSURED;
+      e.expires = now + t.generic;
+    }
+    return CT_UPDATE_OK;
+  }
+
+  private count(e: ConntrackEntry, pkt: Packet, dir: CtDir): void {
+    if (dir === DIR_ORIGINAL) {
+      e.origPackets++;
+      e.origBytes += pkt.len;
+    } else {
+      e.replyPackets++;
+      e.replyBytes += pkt.len;
+    }
+  }
+
+  /**
+   * nf_conntrack_in for one packet: look up (lazy expiry), update or create. Returns the ctstate
+   * bits; `cur`/`curDir` hold the entry (a new one is unconfirmed: confirm it at the end of
+   * POSTROUTING/INPUT, or drop it) or null for INVALID packets and unrelated ICMP errors.
+   * The nat table must run only for a fresh (unconfirmed) entry — not merely for ctstate NEW:
+   * a retransmitted SYN is still NEW but follows the existing NAT binding.
+   * Not modelled here: ICMP errors generated locally by REJECT (the kernel attaches them to the
+   * rejected packet's conntrack with nf_ct_attach); the datapath delivers those directly.
+   */
+  track(pkt: Packet, now: number): number {
+    this.cur = null;
+    this.curDir = DIR_ORIGINAL;
+    if (pkt.icmp) {
+      const rel = this.relatedEntry(pkt, now);
+      if (rel === null) return CT_INVALID;
+      this.cur = rel;
+      this.curDir = this.lastDir; // the error travels the way the inverted embedded tuple does
+      return CT_RELATED | natBits(rel);
+    }
+    let e = this.lookupTuple(pkt.src, pkt.dst, pkt.sport, pkt.dport, pkt.proto, now);
+    if (e !== null) {
+      const dir = this.lastDir;
+      const r = this.update(e, pkt, dir, now);
+      if (r === CT_UPDATE_INVALID) return CT_INVALID;
+      if (r !== CT_UPDATE_REOPEN) {
+        this.cur = e;
+        this.curDir = dir;
+        return stateBits(e, dir);
+      }
+    }
+    e = this.create(pkt, now);
+    if (e === null) return CT_INVALID;
+    this.cur = e;
+    return CT_NEW;
+  }
+
+  // -- housekeeping --
+
+  /** Removes every expired entry (reporting each through onDestroy). Returns how many. */
+  sweep(now: number): number {
+    let n = 0;
+    for (const e of this.byId.values()) {
+      if (e.expires <= now) {
+        this.destroy(e, "timeout", now);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** `conntrack -D` with a filter; returns the number of entries deleted. */
+  delete(f: ConntrackFilter, now: number): number {
+    let n = 0;
+    for (const e of this.byId.values()) {
+      if (e.expires <= now) continue; // already dead; the next lookup or sweep reports it
+      if (matchesFilter(e, f)) {
+        this.destroy(e, "deleted", now);
+        n++;
+      }
+    }
+    return n;
+  }
+}
+
+function natBits(e: ConntrackEntry): number {
+  return (e.status & IPS_SRC_NAT ? CT_SNAT : 0) | (e.status & IPS_DST_NAT ? CT_DNAT : 0);
+}
+
+function stateBits(e: ConntrackEntry, dir: CtDir): number {
+  const base = dir === DIR_REPLY || e.status & IPS_SEEN_REPLY ? CT_ESTABLISHED : CT_NEW;
+  return base | natBits(e);
+}
+
+export function matchesFilter(e: ConntrackEntry, f: ConntrackFilter): boolean {
+  if (f.proto !== undefined && e.proto !== f.proto) return false;
+  if (f.origSrc !== undefined && e.origSrc !== f.origSrc >>> 0) return false;
+  if (f.origDst !== undefined && e.origDst !== f.origDst >>> 0) return false;
+  if (f.sport !== undefined && e.origSport !== f.sport) return false;
+  if (f.dport !== undefined && e.origDport !== f.dport) return false;
+  if (f.replySrc !== undefined && e.replySrc !== f.replySrc >>> 0) return false;
+  if (f.replyDst !== undefined && e.replyDst !== f.replyDst >>> 0) return false;
+  if (f.dstNat !== undefined && (!(e.status & IPS_DST_NAT) || e.replySrc !== f.dstNat >>> 0)) return false;
+  if (f.srcNat !== undefined && (!(e.status & IPS_SRC_NAT) || e.replyDst !== f.srcNat >>> 0)) return false;
+  if (f.mark !== undefined && e.mark !== f.mark) return false;
+  return true;
+}
+
+// ---- NAT packet rewrites --------------------------------------------------------------------
+
+/**
+ * Destination rewrite at PREROUTING/OUTPUT (nf_nat_packet, NF_NAT_MANIP_DST): original packets of
+ * a DNATed entry get the endpoint; replies of an SNATed entry get the original source back.
+ * Returns the same packet when nothing changes, else a new value.
+ */
+export function manipDst(e: ConntrackEntry, dir: CtDir, pkt: Packet): Packet {
+  if (dir === DIR_ORIGINAL) {
+    if (!(e.status & IPS_DST_NAT)) return pkt;
+    return { ...pkt, dst: e.replySrc, dport: e.replySport };
+  }
+  if (!(e.status & IPS_SRC_NAT)) return pkt;
+  return { ...pkt, dst: e.origSrc, dport: e.origSport };
+}
+
+/**
+ * Source rewrite at POSTROUTING/INPUT (NF_NAT_MANIP_SRC): original packets of an SNATed entry get
+ * the masquerade address and port; replies of a DNATed entry get the service address back.
+ */
+export function manipSrc(e: ConntrackEntry, dir: CtDir, pkt: Packet): Packet {
+  if (dir === DIR_ORIGINAL) {
+    if (!(e.status & IPS_SRC_NAT)) return pkt;
+    return { ...pkt, src: e.replyDst, sport: e.replyDport };
+  }
+  if (!(e.status & IPS_DST_NAT)) return pkt;
+  return { ...pkt, src: e.origDst, sport: e.origDport };
+}
+
+// ---- conntrack -L ---------------------------------------------------------------------------
+
+/** The conntrack-tools release whose output svcsim reproduces. */
+export const CONNTRACK_TOOLS_VERSION = "1.4.7";
+
+function tupleText(proto: number, src: number, dst: number, sport: number, dport: number, reply: boolean): string {
+  if (proto === PROTO_ICMP) {
+    // ICMP echo entries: svcsim does not model ICMP ids (printed as id=0).
+    return `src=${formatIPv4(src)} dst=${formatIPv4(dst)} type=${reply ? 0 : 8} code=0 id=${sport}`;
+  }
+  return `src=${formatIPv4(src)} dst=${formatIPv4(dst)} sport=${sport} dport=${dport}`;
+}
+
+/** One `conntrack -L` line (default output, accounting off, no zones or secctx). */
+export function formatConntrackEntry(e: ConntrackEntry, now: number): string {
+  const name = String(protoName(e.proto));
+  const secs = Math.max(0, Math.floor((e.expires - now) / S));
+  let line = `${name.padEnd(8)} ${e.proto} ${secs} `;
+  if (e.proto === PROTO_TCP) line += `${TCP_CT_STATE_NAMES[e.tcpState]} `;
+  line += tupleText(e.proto, e.origSrc, e.origDst, e.origSport, e.origDport, false) + " ";
+  if (!(e.status & IPS_SEEN_REPLY)) line += "[UNREPLIED] ";
+  line += tupleText(e.proto, e.replySrc, e.replyDst, e.replySport, e.replyDport, true) + " ";
+  if (e.status & IPS_ASSURED) line += "[ASSURED] ";
+  line += `mark=${e.mark} use=1`;
+  return line;
+}
+
+/**
+ * `conntrack -L` output for the given entries (in the given order; the kernel's hash order is not
+ * reproduced, callers choose a canonical order). `summary` is the line conntrack prints to stderr.
+ */
+export function formatConntrackL(entries: Iterable<ConntrackEntry>, now: number): { lines: string[]; summary: string } {
+  const lines: string[] = [];
+  for (const e of entries) lines.push(formatConntrackEntry(e, now));
+  return { lines, summary: `conntrack v${CONNTRACK_TOOLS_VERSION} (conntrack-tools): ${lines.length} flow entries have been shown.` };
+}
