@@ -4,6 +4,7 @@
  */
 import { Command } from "commander";
 import { registerStaticCommands } from "./commands/static.ts";
+import { registerTraceCommand } from "./commands/trace.ts";
 
 // `./sim … | head` closes stdout early: that is not an error.
 process.stdout.on("error", (err: NodeJS.ErrnoException) => {
@@ -24,5 +25,6 @@ program
   });
 
 registerStaticCommands(program);
+registerTraceCommand(program);
 
 await program.parseAsync(process.argv);

@@ -58,7 +58,12 @@ export type Verdict =
   | { readonly kind: "REJECT"; readonly rejectWith: string }
   | { readonly kind: "DNAT"; readonly addr: number; readonly port: number | undefined }
   | { readonly kind: "SNAT"; readonly addr: number; readonly port: number | undefined }
-  | { readonly kind: "MASQUERADE"; readonly randomFully: boolean };
+  | {
+      readonly kind: "MASQUERADE";
+      readonly randomFully: boolean;
+      /** --to-ports min-max, when given (source port range for the masqueraded connection). */
+      readonly toPorts?: readonly [number, number];
+    };
 
 /** The outcome of running one table's builtin chain (one hook) on a packet. */
 export interface HookResult {

@@ -13,6 +13,7 @@
  * This module reads the manifest files a scenario names (through `readFile`, default fs); the CLI
  * remains the only place that writes files or prints.
  */
+import { defaultKubeProxyConfig } from "../kubeproxy/config.ts";
 import { readFileSync } from "node:fs";
 import { dirname, resolve, isAbsolute, join } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
@@ -269,21 +270,21 @@ class Checker {
     if (profile === "v1.16" && k.detectLocalMode !== undefined && detectLocalMode !== "ClusterCIDR") {
       this.warn(at(this.o, [...kp, "detectLocalMode"]), "kube-proxy v1.16 has no --detect-local-mode; the v1.16 profile always uses clusterCIDR");
     }
-    const minSync = k.minSyncPeriod !== undefined ? parseDuration(k.minSyncPeriod) : profile === "v1.16" ? 0 : 1e9;
-    const sync = k.syncPeriod !== undefined ? parseDuration(k.syncPeriod) : 30e9;
+    // Defaults come from kube-proxy's own table (kubeproxy/config.ts); the scenario overrides them.
+    const d = defaultKubeProxyConfig(profile, clusterCIDR);
+    const minSync = k.minSyncPeriod !== undefined ? parseDuration(k.minSyncPeriod) : d.minSyncPeriodMs * 1e6;
+    const sync = k.syncPeriod !== undefined ? parseDuration(k.syncPeriod) : d.syncPeriodMs * 1e6;
     if (sync <= 0) fail(this.o, [...kp, "syncPeriod"], "expected a duration > 0");
     return {
-      mode: "iptables",
-      profile,
-      masqueradeAll: k.masqueradeAll ?? false,
-      clusterCIDR,
+      ...d,
+      masqueradeAll: k.masqueradeAll ?? d.masqueradeAll,
       detectLocalMode,
       ...(k.bridgeInterface ? { bridgeInterface: k.bridgeInterface } : {}),
       ...(k.interfaceNamePrefix ? { interfaceNamePrefix: k.interfaceNamePrefix } : {}),
-      masqueradeBit: k.masqueradeBit ?? 14,
-      randomFully: k.randomFully ?? false,
+      masqueradeBit: k.masqueradeBit ?? d.masqueradeBit,
+      randomFully: k.randomFully ?? d.randomFully,
       nodePortAddresses: (k.nodePortAddresses ?? []).map((t: string) => formatCidr(tryParseCidr(t)!)),
-      localhostNodePorts: k.localhostNodePorts ?? true,
+      localhostNodePorts: k.localhostNodePorts ?? d.localhostNodePorts,
       minSyncPeriodMs: minSync / 1e6,
       syncPeriodMs: sync / 1e6,
     };

@@ -7,6 +7,8 @@ import type { ClusterState } from "../cluster/types.ts";
 import { RngRoot } from "../engine/rng.ts";
 import { generateRules } from "../kubeproxy/generate.ts";
 import type { GeneratedRules } from "../kubeproxy/types.ts";
+import { Netfilter } from "../netfilter/netfilter.ts";
+import { buildNodeAddressing, type NodeAddressing } from "../datapath/topology.ts";
 import { buildInitialState } from "./build.ts";
 import type { Scenario } from "./types.ts";
 
@@ -20,6 +22,13 @@ export interface StaticCluster {
   readonly nodeNames: readonly string[];
   /** kube-proxy's restore payloads for a node (cached). */
   rules(node: string): GeneratedRules;
+  /**
+   * A node's netfilter with kube-proxy's first sync applied, as iptables-restore --noflush would
+   * (filter, then nat). A new instance on each call, so callers may run packets through it.
+   */
+  netfilter(node: string): Netfilter;
+  /** A node's addresses and routes (addrtype LOCAL, pod veths, other nodes' pod CIDRs). */
+  addressing(node: string): NodeAddressing;
 }
 
 export function buildStaticCluster(scenario: Scenario, seed: number = scenario.run.seed): StaticCluster {
@@ -38,6 +47,16 @@ export function buildStaticCluster(scenario: Scenario, seed: number = scenario.r
         cache.set(node, r);
       }
       return r;
+    },
+    netfilter(node: string): Netfilter {
+      const r = this.rules(node);
+      const nf = new Netfilter();
+      nf.restore(r.filter, { noflush: true, file: `kube-proxy restore (filter) on ${node}` });
+      nf.restore(r.nat, { noflush: true, file: `kube-proxy restore (nat) on ${node}` });
+      return nf;
+    },
+    addressing(node: string): NodeAddressing {
+      return buildNodeAddressing(state, node);
     },
   };
 }
