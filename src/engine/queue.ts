@@ -140,7 +140,13 @@ export class EventQueue {
     for (let r = 0; r < this.n; r++) {
       const slot = heap[r]!;
       if (this.states[slot] === CANCELLED) this.releaseSlot(slot);
-      else heap[w++] = slot;
+      else {
+        // hTime/hSeq mirror heap positions: they move with the slot.
+        heap[w] = slot;
+        this.hTime[w] = this.times[slot]!;
+        this.hSeq[w] = this.seqs[slot]!;
+        w++;
+      }
     }
     this.n = w;
     for (let i = (w >> 1) - 1; i >= 0; i--) this.siftDown(i, heap[i]!, this.times[heap[i]!]!, this.seqs[heap[i]!]!);

@@ -133,3 +133,22 @@ describe("EventQueue heap property vs a sorted reference", () => {
     }
   });
 });
+
+describe("compaction after mass cancellation", () => {
+  it.each([1, 2, 3])("random times, 90%% cancelled (seed %i): pops stay in (time, seq) order", (seed) => {
+    const rng = new RngRoot(seed).stream("queue/compact");
+    const q = new EventQueue(16);
+    const ids: { id: number; time: number; seq: number }[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const time = rng.int(0, 1_000_000);
+      ids.push({ id: q.push(time, 1, i), time, seq: i });
+    }
+    const kept = ids.filter(() => rng.next() >= 0.9);
+    const keptSet = new Set(kept.map((k) => k.id));
+    for (const e of ids) if (!keptSet.has(e.id)) q.cancel(e.id);
+    const popped: number[] = [];
+    while (q.pop()) popped.push(q.num);
+    const expected = [...kept].sort((a, b) => a.time - b.time || a.seq - b.seq).map((k) => k.seq);
+    expect(popped).toEqual(expected);
+  });
+});
