@@ -85,6 +85,7 @@ export interface WalkOptions {
 }
 
 const NO_STEPS: WalkStepRecord[] = [];
+const UNREACHABLE: Route = { kind: "unreachable" };
 
 function withDst(p: Packet, addr: IPv4, port: number | undefined): Packet {
   return { src: p.src, dst: addr, sport: p.sport, dport: port ?? p.dport, proto: p.proto, flags: p.flags, len: p.len, icmp: p.icmp };
@@ -95,6 +96,62 @@ function withSrc(p: Packet, addr: IPv4, port: number): Packet {
 
 function ifaceOf(route: Route): string {
   return route.kind === "pod" || route.kind === "node" || route.kind === "external" ? route.iface : route.kind === "local" ? "lo" : "";
+}
+
+/** Mutable state of one walk (module-level functions instead of per-call closures: hot path). */
+interface WalkState {
+  rules: RuleEvaluator;
+  routing: NodeRouting;
+  ctx: EvalContext;
+  opts: WalkOptions;
+  runNat: boolean;
+  pkt: Packet;
+  rulesEvaluated: number;
+  dnat: WalkResult["dnat"];
+  snat: WalkResult["snat"];
+  steps: WalkStepRecord[];
+}
+
+function finish(w: WalkState, fate: WalkFate, route: Route, stoppedAt?: { table: TableName; hook: HookName }, rejectWith?: string): WalkResult {
+  return { fate, packet: w.pkt, route, dnat: w.dnat, snat: w.snat, stoppedAt, rejectWith, mark: w.ctx.mark, rulesEvaluated: w.rulesEvaluated, steps: w.steps };
+}
+
+/** Runs one table's hook and returns its verdict. */
+function runHook(w: WalkState, table: TableName, name: HookName): Verdict {
+  const r = w.rules.evaluate(table, name, w.pkt, w.ctx, w.opts.observer);
+  w.rulesEvaluated += r.rulesEvaluated;
+  w.ctx.mark = r.mark;
+  if (w.steps !== NO_STEPS) w.steps.push({ table, hook: name, verdict: r.verdict, mark: r.mark });
+  return r.verdict;
+}
+
+function applySnat(w: WalkState, addr: IPv4, port: number | undefined, randomFully: boolean, masquerade: boolean): void {
+  const p = port ?? (w.opts.pickSnatPort ? w.opts.pickSnatPort(w.pkt, addr, randomFully) : w.pkt.sport);
+  w.snat = { addr, port: p, masquerade };
+  w.pkt = withSrc(w.pkt, addr, p);
+}
+
+/** filter INPUT, then nat INPUT (SNAT there is possible), then local delivery. */
+function walkInput(w: WalkState, route: Route): WalkResult {
+  w.ctx.outIface = "";
+  const f = runHook(w, "filter", "INPUT");
+  if (f.kind === "DROP") return finish(w, "dropped", route, { table: "filter", hook: "INPUT" });
+  if (f.kind === "REJECT") return finish(w, "rejected", route, { table: "filter", hook: "INPUT" }, f.rejectWith);
+  if (w.runNat) {
+    const v = runHook(w, "nat", "INPUT");
+    if (v.kind === "SNAT") applySnat(w, v.addr, v.port, false, false);
+  }
+  return finish(w, "local", route);
+}
+
+/** nat POSTROUTING (new connections only); a result when the packet stops there. */
+function walkPostrouting(w: WalkState, route: Route): WalkResult | undefined {
+  if (!w.runNat) return undefined;
+  const v = runHook(w, "nat", "POSTROUTING");
+  if (v.kind === "MASQUERADE") applySnat(w, w.routing.egressAddress(route), undefined, v.randomFully, true);
+  else if (v.kind === "SNAT") applySnat(w, v.addr, v.port, false, false);
+  else if (v.kind === "DROP") return finish(w, "dropped", route, { table: "nat", hook: "POSTROUTING" });
+  return undefined;
 }
 
 /**
@@ -109,100 +166,57 @@ export function walkHooks(
   ctx: EvalContext,
   opts: WalkOptions,
 ): WalkResult {
-  const steps = opts.recordSteps ? [] as WalkStepRecord[] : NO_STEPS;
-  const obs = opts.observer;
-  const runNat = opts.nat === "new";
-  let pkt = pkt0;
-  let rulesEvaluated = 0;
-  let dnat: WalkResult["dnat"];
-  let snat: WalkResult["snat"];
-
-  const result = (fate: WalkFate, route: Route, stoppedAt?: { table: TableName; hook: HookName }, rejectWith?: string): WalkResult => ({
-    fate, packet: pkt, route, dnat, snat, stoppedAt, rejectWith, mark: ctx.mark, rulesEvaluated, steps,
-  });
-
-  /** Runs one table's hook; returns a terminal verdict to stop on, or undefined to go on. */
-  const hook = (table: TableName, name: HookName): Verdict => {
-    const r = rules.evaluate(table, name, pkt, ctx, obs);
-    rulesEvaluated += r.rulesEvaluated;
-    ctx.mark = r.mark;
-    if (steps !== NO_STEPS) steps.push({ table, hook: name, verdict: r.verdict, mark: r.mark });
-    return r.verdict;
+  const w: WalkState = {
+    rules, routing, ctx, opts, runNat: opts.nat === "new", pkt: pkt0, rulesEvaluated: 0,
+    dnat: undefined, snat: undefined, steps: opts.recordSteps ? [] : NO_STEPS,
   };
 
   // --- first half: PREROUTING (arriving) or OUTPUT (locally generated) ---
   if (origin.kind === "ingress") {
     ctx.inIface = origin.iface;
     ctx.outIface = "";
-    if (runNat) {
-      const v = hook("nat", "PREROUTING");
-      if (v.kind === "DNAT") { dnat = { addr: v.addr, port: v.port ?? pkt.dport }; pkt = withDst(pkt, v.addr, v.port); }
-      else if (v.kind === "DROP") return result("dropped", { kind: "unreachable" }, { table: "nat", hook: "PREROUTING" });
+    if (w.runNat) {
+      const v = runHook(w, "nat", "PREROUTING");
+      if (v.kind === "DNAT") { w.dnat = { addr: v.addr, port: v.port ?? w.pkt.dport }; w.pkt = withDst(w.pkt, v.addr, v.port); }
+      else if (v.kind === "DROP") return finish(w, "dropped", UNREACHABLE, { table: "nat", hook: "PREROUTING" });
     }
   } else {
     ctx.inIface = "";
-    let route = routing.route(pkt.dst);
+    let route = routing.route(w.pkt.dst);
     ctx.outIface = ifaceOf(route);
-    if (runNat) {
-      const v = hook("nat", "OUTPUT");
+    if (w.runNat) {
+      const v = runHook(w, "nat", "OUTPUT");
       if (v.kind === "DNAT") {
-        dnat = { addr: v.addr, port: v.port ?? pkt.dport };
-        pkt = withDst(pkt, v.addr, v.port);
-        route = routing.route(pkt.dst); // re-route after DNAT (ip_route_me_harder)
+        w.dnat = { addr: v.addr, port: v.port ?? w.pkt.dport };
+        w.pkt = withDst(w.pkt, v.addr, v.port);
+        route = routing.route(w.pkt.dst); // re-route after DNAT (ip_route_me_harder)
         ctx.outIface = ifaceOf(route);
-      } else if (v.kind === "DROP") return result("dropped", route, { table: "nat", hook: "OUTPUT" });
+      } else if (v.kind === "DROP") return finish(w, "dropped", route, { table: "nat", hook: "OUTPUT" });
     }
-    const f = hook("filter", "OUTPUT");
-    if (f.kind === "DROP") return result("dropped", route, { table: "filter", hook: "OUTPUT" });
-    if (f.kind === "REJECT") return result("rejected", route, { table: "filter", hook: "OUTPUT" }, f.rejectWith);
-    if (route.kind === "unreachable") return result("unroutable", route);
-    const post = postrouting(route);
+    const f = runHook(w, "filter", "OUTPUT");
+    if (f.kind === "DROP") return finish(w, "dropped", route, { table: "filter", hook: "OUTPUT" });
+    if (f.kind === "REJECT") return finish(w, "rejected", route, { table: "filter", hook: "OUTPUT" }, f.rejectWith);
+    if (route.kind === "unreachable") return finish(w, "unroutable", route);
+    const post = walkPostrouting(w, route);
     if (post) return post;
     if (route.kind === "local") {
       // Looped back through lo: PREROUTING's nat is already done for this connection.
       ctx.inIface = "lo";
       ctx.outIface = "";
-      return input(route);
+      return walkInput(w, route);
     }
-    return result("forward", route);
+    return finish(w, "forward", route);
   }
 
   // --- arriving: routing decision, then INPUT or FORWARD ---
-  const route = routing.route(pkt.dst);
-  if (route.kind === "local") return input(route);
-  if (route.kind === "unreachable") return result("unroutable", route);
+  const route = routing.route(w.pkt.dst);
+  if (route.kind === "local") return walkInput(w, route);
+  if (route.kind === "unreachable") return finish(w, "unroutable", route);
   ctx.outIface = ifaceOf(route);
-  const f = hook("filter", "FORWARD");
-  if (f.kind === "DROP") return result("dropped", route, { table: "filter", hook: "FORWARD" });
-  if (f.kind === "REJECT") return result("rejected", route, { table: "filter", hook: "FORWARD" }, f.rejectWith);
-  const post = postrouting(route);
+  const f = runHook(w, "filter", "FORWARD");
+  if (f.kind === "DROP") return finish(w, "dropped", route, { table: "filter", hook: "FORWARD" });
+  if (f.kind === "REJECT") return finish(w, "rejected", route, { table: "filter", hook: "FORWARD" }, f.rejectWith);
+  const post = walkPostrouting(w, route);
   if (post) return post;
-  return result("forward", route);
-
-  function input(route: Route): WalkResult {
-    ctx.outIface = "";
-    const f = hook("filter", "INPUT");
-    if (f.kind === "DROP") return result("dropped", route, { table: "filter", hook: "INPUT" });
-    if (f.kind === "REJECT") return result("rejected", route, { table: "filter", hook: "INPUT" }, f.rejectWith);
-    if (runNat) {
-      const v = hook("nat", "INPUT");
-      if (v.kind === "SNAT") applySnat(v.addr, v.port, false);
-    }
-    return result("local", route);
-  }
-
-  function postrouting(route: Route): WalkResult | undefined {
-    if (!runNat) return undefined;
-    const v = hook("nat", "POSTROUTING");
-    if (v.kind === "MASQUERADE") applySnat(routing.egressAddress(route), undefined, v.randomFully, true);
-    else if (v.kind === "SNAT") applySnat(v.addr, v.port, false);
-    else if (v.kind === "DROP") return result("dropped", route, { table: "nat", hook: "POSTROUTING" });
-    return undefined;
-  }
-
-  function applySnat(addr: IPv4, port: number | undefined, randomFully: boolean, masquerade = false): void {
-    const p = port ?? (opts.pickSnatPort ? opts.pickSnatPort(pkt, addr, randomFully) : pkt.sport);
-    snat = { addr, port: p, masquerade };
-    pkt = withSrc(pkt, addr, p);
-  }
+  return finish(w, "forward", route);
 }

@@ -1,0 +1,560 @@
+/**
+ * The timed datapath: every node's kernel (netfilter rules as kube-proxy installed them, a
+ * conntrack table, addressing and routing), the hosts that own sockets (one network namespace per
+ * pod with an IP, each node's host network, external machines) and the links between them.
+ *
+ * Topology and latency (NetworkConfig): a pod reaches its node over a veth pair (10 µs), nodes
+ * reach each other over the node network (100 µs), external machines reach nodes through an
+ * outside router (1 ms). The outside router sends a node IP or a node's pod CIDR to that node and
+ * anything else (cluster IPs, external IPs) to the entry node (default: the first). Each node adds
+ * its netfilter cost to a forwarded packet's delay: rules evaluated × nsPerRule.
+ *
+ * Per packet and node, in kernel order (see pipeline.ts, which the static tracer shares):
+ * conntrack lookup (nf_conntrack_in) → a connection's first packet walks the hooks with the nat
+ * table (walkHooks nat:"new"; MASQUERADE asks conntrack for a free source port), its NAT is
+ * recorded in the fresh entry and the entry is confirmed; later packets and replies get the
+ * entry's destination rewrite before routing and its source rewrite after, and walk only the
+ * filter hooks (nat:"established"); ICMP errors related to an entry are translated (outer
+ * destination and embedded tuple) back towards the original sender. REJECT answers with an ICMP
+ * port unreachable that embeds the offending tuple; it goes straight back to the sender's host
+ * (the kernel attaches it to the rejected packet's conntrack, which is never confirmed).
+ *
+ * Fates: every packet handed to `send` ends in exactly one packet.fate trace record (delivered,
+ * dropped with a reason, rejected), or is still in flight when the run stops (`inFlight`).
+ * Conntrack entries expire with the kernel's default timeouts: lazily on lookup and by a sweep
+ * per node that runs while the node has entries; each removal is a conntrack.destroy record.
+ *
+ * Not modelled: TTL, fragmentation, MTU, link loss and queueing (links have fixed latency and
+ * unbounded capacity), ARP/neighbour resolution, rp_filter, IPVS, pod-side netfilter (a pod's own
+ * namespace is not filtered), raw/mangle tables (empty on a kube-proxy node), overlay encapsulation.
+ */
+import type { Simulation } from "../engine/sim.ts";
+import type { SimTime } from "../engine/time.ts";
+import { SECOND } from "../engine/time.ts";
+import { p31chance, type RngRoot, type Stream } from "../engine/rng.ts";
+import type { PacketFate, PacketFateReason, Trace } from "../engine/trace.ts";
+import { cidrContains, parseCidr, parseIPv4, type Cidr, type IPv4 } from "../net/ip.ts";
+import type { Packet } from "../net/packet.ts";
+import { ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, PROTO_ICMP } from "../net/packet.ts";
+import type { ClusterState } from "../cluster/types.ts";
+import { sortedValues } from "../cluster/types.ts";
+import { CT_RELATED, type EvalContext } from "../netfilter/types.ts";
+import { ConntrackTable, DIR_REPLY, manipDst, manipSrc, type ConntrackEntry, type ConntrackTimeouts, type CtDestroyReason } from "../netfilter/conntrack.ts";
+import { walkHooks, type Origin, type RuleEvaluator, type WalkOptions, type WalkResult } from "./pipeline.ts";
+import { buildNodeAddressing, type NodeAddressing } from "./topology.ts";
+import { RECV_CLOSED, RECV_ICMP, RECV_RST, RECV_SOCKET, type SocketReceiver, type Wire } from "./wire.ts";
+
+// ---- configuration --------------------------------------------------------------------------
+
+export interface NetworkConfig {
+  /** Pod ↔ its node (veth pair). */
+  readonly vethLatencyNs: SimTime;
+  /** Node ↔ node. */
+  readonly nodeLatencyNs: SimTime;
+  /** External machine ↔ node (through the outside router). */
+  readonly externalLatencyNs: SimTime;
+  /** Delivery to a socket of the same network namespace (lo). */
+  readonly loopbackLatencyNs: SimTime;
+  /** Kernel cost per rule evaluated (DESIGN §10: 13–18 ns), added to the node's forwarding delay. */
+  readonly nsPerRule: number;
+  /** Node that receives external traffic for cluster IPs and other non-node addresses (default: the first node). */
+  readonly externalEntryNode?: string;
+  /** Interval of the conntrack expiry sweep while a node has entries. */
+  readonly conntrackSweepNs: SimTime;
+  /** Conntrack timeout overrides (defaults: the kernel's). */
+  readonly conntrackTimeouts?: Partial<ConntrackTimeouts>;
+}
+
+export const DEFAULT_NETWORK_CONFIG: NetworkConfig = Object.freeze({
+  vethLatencyNs: 10_000,
+  nodeLatencyNs: 100_000,
+  externalLatencyNs: 1_000_000,
+  loopbackLatencyNs: 0,
+  nsPerRule: 15,
+  conntrackSweepNs: SECOND,
+});
+
+/** What a node's rules must offer: evaluation (pipeline.ts) and iptables-restore / -save. */
+export interface NodeRules extends RuleEvaluator {
+  restore(text: string): void;
+  save(opts?: { counters?: boolean }): string;
+}
+
+// ---- hosts and nodes ------------------------------------------------------------------------
+
+export type HostKind = "pod" | "node" | "external";
+
+export class NetHost {
+  rx: SocketReceiver | null = null;
+  up = true;
+  constructor(
+    readonly id: number,
+    readonly kind: HostKind,
+    /** Pod: the pod name; node: the node name; external: the name given. */
+    readonly name: string,
+    readonly addr: IPv4,
+    /** The node a pod runs on / the node itself; null for external machines. */
+    readonly node: NodeKernel | null,
+    /** Pod: "namespace/name"; otherwise the name. */
+    readonly key: string,
+  ) {}
+}
+
+export class NodeKernel {
+  up = true;
+  /** Rules evaluated on this node (kernel cost, linear semantics). */
+  rulesEvaluated = 0;
+  /** Packets processed by this node's netfilter. */
+  packets = 0;
+  sweepPending = false;
+  readonly ctx: EvalContext;
+  host!: NetHost;
+  constructor(
+    readonly index: number,
+    readonly name: string,
+    public addressing: NodeAddressing,
+    readonly rules: NodeRules,
+    readonly ct: ConntrackTable,
+    readonly statistic: Stream,
+    readonly natRandom: Stream,
+  ) {
+    const chance = p31chance(statistic);
+    this.ctx = {
+      ctstate: 0, mark: 0, inIface: "", outIface: "", now: 0,
+      isLocal: (a: number) => this.addressing.isLocal(a),
+      chance,
+    };
+  }
+}
+
+/** The packet being carried and what rides beside its headers; one object per packet, reused per hop. */
+export class Frame {
+  constructor(
+    public pkt: Packet,
+    readonly id: number,
+    readonly flow: number,
+    readonly meta: unknown,
+    /** Ingress interface at the next node ("eth0", a pod's veth). */
+    public iface: string,
+  ) {}
+}
+
+/** Fate tallies, indexed like FATE_REASONS. */
+export const FATE_REASONS: readonly PacketFateReason[] = [
+  "socket", "icmp-to-sender", "iptables-drop", "no-route", "no-endpoint-pod", "node-down", "link-loss", "ct-invalid",
+  "ct-insert-failed", "nat-port-exhausted", "no-socket-tcp-rst", "no-socket-udp-icmp", "socket-closed", "ttl-exceeded", "iptables-reject",
+];
+const R_SOCKET = 0, R_ICMP = 1, R_DROP = 2, R_NOROUTE = 3, R_NOPOD = 4, R_NODEDOWN = 5, R_INSERT = 8, R_NATPORT = 9, R_RST = 10, R_CLOSED = 12, R_REJECT = 14;
+const FATE_OF: readonly PacketFate[] = FATE_REASONS.map((r) => (r === "socket" || r === "icmp-to-sender" ? "delivered" : r === "iptables-reject" ? "rejected" : "dropped"));
+
+// ---- the network ----------------------------------------------------------------------------
+
+export interface ClusterNetworkOptions {
+  readonly sim: Simulation;
+  readonly rng: RngRoot;
+  readonly state: ClusterState;
+  /** One rule set per node, empty; the caller installs kube-proxy's rules (installRules). */
+  readonly rulesFactory: (node: string) => NodeRules;
+  readonly config?: Partial<NetworkConfig>;
+  readonly trace?: Trace;
+}
+
+export class ClusterNetwork implements Wire {
+  readonly config: NetworkConfig;
+  readonly sim: Simulation;
+  readonly trace: Trace | undefined;
+  readonly nodes: NodeKernel[] = [];
+  readonly hosts: NetHost[] = [];
+  private readonly nodeByName = new Map<string, NodeKernel>();
+  private readonly hostByAddr = new Map<IPv4, NetHost>();
+  private readonly podCidrs: { cidr: Cidr; node: NodeKernel }[] = [];
+  private entryNode: NodeKernel;
+  private readonly kNodeIn: number;
+  private readonly kNodeLocal: number;
+  private readonly kHostIn: number;
+  private readonly kSweep: number;
+  private nextPacketId = 1;
+  /** Packets handed to send() (including RSTs and ICMP errors the stack generates). */
+  packetsSent = 0;
+  /** Packets whose fate was recorded. */
+  packetsFated = 0;
+  readonly fateCounts = new Float64Array(FATE_REASONS.length);
+  private readonly walkNew: WalkOptions;
+  private readonly walkEst: WalkOptions = { nat: "established" };
+  private curNode: NodeKernel | null = null;
+  private curEntry: ConntrackEntry | null = null;
+  private snatFailed = false;
+  private readonly fateHooks: ((nodeName: string, frame: Frame, fate: PacketFate, reason: PacketFateReason) => void)[] = [];
+
+  constructor(opts: ClusterNetworkOptions) {
+    this.config = { ...DEFAULT_NETWORK_CONFIG, ...opts.config };
+    this.sim = opts.sim;
+    this.trace = opts.trace;
+    const sim = opts.sim;
+    this.kNodeIn = sim.register("net.node-in", (_s, n, obj) => this.nodeIn(this.nodes[n]!, obj as Frame));
+    this.kNodeLocal = sim.register("net.node-out", (_s, n, obj) => this.nodeLocal(this.nodes[n]!, obj as Frame));
+    this.kHostIn = sim.register("net.host-in", (_s, n, obj) => this.hostIn(this.hosts[n]!, obj as Frame));
+    this.kSweep = sim.register("net.ct-sweep", (_s, n) => this.sweep(this.nodes[n]!));
+    this.walkNew = {
+      nat: "new",
+      pickSnatPort: (pkt, addr, randomFully) => this.pickSnatPort(pkt, addr, randomFully),
+    };
+
+    const state = opts.state;
+    for (const n of sortedValues(state.nodes)) {
+      const name = n.name;
+      const node = new NodeKernel(
+        this.nodes.length,
+        name,
+        buildNodeAddressing(state, name),
+        opts.rulesFactory(name),
+        new ConntrackTable({ node: name, timeouts: this.config.conntrackTimeouts, onDestroy: (e, why, now) => this.ctDestroyed(node, e, why, now) }),
+        opts.rng.stream(`kube-proxy/statistic@${name}`),
+        opts.rng.stream(`nat/random-fully@${name}`),
+      );
+      node.up = n.up;
+      this.nodes.push(node);
+      this.nodeByName.set(name, node);
+      this.podCidrs.push({ cidr: parseCidr(n.podCIDR), node });
+      node.host = this.addHost("node", name, parseIPv4(n.ip), node, name);
+    }
+    if (this.nodes.length === 0) throw new Error("ClusterNetwork: the cluster has no nodes");
+    const entry = this.config.externalEntryNode;
+    this.entryNode = entry === undefined ? this.nodes[0]! : this.node(entry);
+    // Pods in the order of their keys; one network namespace per pod with an address.
+    for (const p of sortedValues(state.pods)) {
+      if (p.status.podIP === "" || p.status.phase === "Succeeded" || p.status.phase === "Failed") continue;
+      const node = this.nodeByName.get(p.spec.nodeName);
+      if (!node) continue;
+      this.addHost("pod", p.meta.name, parseIPv4(p.status.podIP), node, `${p.meta.namespace}/${p.meta.name}`);
+    }
+  }
+
+  // -- set-up API --
+
+  node(name: string): NodeKernel {
+    const n = this.nodeByName.get(name);
+    if (!n) throw new Error(`unknown node "${name}"`);
+    return n;
+  }
+
+  private addHost(kind: HostKind, name: string, addr: IPv4, node: NodeKernel | null, key: string): NetHost {
+    if (this.hostByAddr.has(addr)) throw new Error(`address ${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255} is used twice`);
+    const h = new NetHost(this.hosts.length, kind, name, addr, node, key);
+    this.hosts.push(h);
+    this.hostByAddr.set(addr, h);
+    return h;
+  }
+
+  /** An external machine (outside the cluster) with its own address. */
+  addExternalHost(name: string, addr: IPv4): NetHost {
+    const existing = this.hostByAddr.get(addr);
+    if (existing && existing.kind === "external") return existing;
+    return this.addHost("external", name, addr, null, name);
+  }
+
+  hostAt(addr: IPv4): NetHost | undefined {
+    return this.hostByAddr.get(addr);
+  }
+
+  /** The network namespace of a pod ("namespace/name"). */
+  podHost(key: string): NetHost | undefined {
+    for (const h of this.hosts) if (h.kind === "pod" && h.key === key) return h;
+    return undefined;
+  }
+
+  /** Gives a host its socket layer. */
+  attach(host: NetHost, rx: SocketReceiver): void {
+    host.rx = rx;
+  }
+
+  /** Installs iptables-restore payloads on a node (all or nothing, as iptables-restore). */
+  installRules(nodeName: string, payloads: readonly string[]): void {
+    const n = this.node(nodeName);
+    for (const p of payloads) n.rules.restore(p);
+  }
+
+  /** Observer of every fate (tests, progress); called after the trace record. */
+  onFate(fn: (nodeName: string, frame: Frame, fate: PacketFate, reason: PacketFateReason) => void): void {
+    this.fateHooks.push(fn);
+  }
+
+  /** Packets sent whose fate is not decided yet. */
+  get inFlight(): number {
+    return this.packetsSent - this.packetsFated;
+  }
+
+  /** Kernel rules evaluated on all nodes. */
+  get rulesEvaluated(): number {
+    let n = 0;
+    for (const k of this.nodes) n += k.rulesEvaluated;
+    return n;
+  }
+
+  // -- sending --
+
+  send(hostId: number, pkt: Packet, flow: number, meta: unknown): void {
+    const h = this.hosts[hostId]!;
+    this.packetsSent++;
+    const f = new Frame(pkt, this.nextPacketId++, flow, meta, "");
+    const sim = this.sim;
+    if (h.kind === "node") {
+      sim.scheduleIn(0, this.kNodeLocal, h.node!.index, f);
+    } else if (h.kind === "pod") {
+      if (pkt.dst === h.addr) {
+        sim.scheduleIn(this.config.loopbackLatencyNs, this.kHostIn, h.id, f); // the pod's own lo
+        return;
+      }
+      f.iface = h.node!.addressing.podIface(h.key) ?? "";
+      sim.scheduleIn(this.config.vethLatencyNs, this.kNodeIn, h.node!.index, f);
+    } else {
+      // External machine → outside router.
+      const dst = this.hostByAddr.get(pkt.dst);
+      if (dst !== undefined && dst.kind === "external") {
+        sim.scheduleIn(this.config.externalLatencyNs, this.kHostIn, dst.id, f);
+        return;
+      }
+      const node = this.outsideRoute(pkt.dst);
+      f.iface = "eth0";
+      sim.scheduleIn(this.config.externalLatencyNs, this.kNodeIn, node.index, f);
+    }
+  }
+
+  /** The outside router's choice of node for a destination. */
+  private outsideRoute(dst: IPv4): NodeKernel {
+    const h = this.hostByAddr.get(dst);
+    if (h !== undefined && h.kind === "node") return h.node!;
+    for (const pc of this.podCidrs) if (cidrContains(pc.cidr, dst)) return pc.node;
+    return this.entryNode;
+  }
+
+  // -- fates --
+
+  private fate(nodeName: string, f: Frame, r: number): void {
+    this.packetsFated++;
+    this.fateCounts[r]!++;
+    const fate = FATE_OF[r]!;
+    const reason = FATE_REASONS[r]!;
+    if (this.trace !== undefined) {
+      const p = f.pkt;
+      this.trace.emit({ type: "packet.fate", time: this.sim.now, node: nodeName, flow: f.flow, packetId: f.id, fate, reason, src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, proto: p.proto });
+    }
+    for (let i = 0; i < this.fateHooks.length; i++) this.fateHooks[i]!(nodeName, f, fate, reason);
+  }
+
+  // -- hosts --
+
+  private hostIn(h: NetHost, f: Frame): void {
+    if (!h.up || (h.node !== null && !h.node.up)) return this.fate(h.name, f, R_NODEDOWN);
+    if (h.rx === null) {
+      // A namespace without sockets: TCP gets no answer here (no stack is modelled behind it).
+      return this.fate(h.name, f, R_CLOSED);
+    }
+    const code = h.rx.receive(f.pkt, f.flow, f.meta);
+    this.fate(h.name, f, code === RECV_SOCKET ? R_SOCKET : code === RECV_ICMP ? R_ICMP : code === RECV_RST ? R_RST : code === RECV_CLOSED ? R_CLOSED : R_CLOSED);
+  }
+
+  // -- nodes --
+
+  private nodeIn(node: NodeKernel, f: Frame): void {
+    this.process(node, f, false);
+  }
+
+  private nodeLocal(node: NodeKernel, f: Frame): void {
+    this.process(node, f, true);
+  }
+
+  private pickSnatPort(pkt: Packet, addr: IPv4, randomFully: boolean): number {
+    const e = this.curEntry;
+    const node = this.curNode!;
+    if (e === null) return pkt.sport;
+    // The reply tuple must already carry the DNAT (POSTROUTING runs after PREROUTING/OUTPUT).
+    if (pkt.dst !== e.origDst || pkt.dport !== e.origDport) node.ct.applyNat(e, { dnat: { addr: pkt.dst, port: pkt.dport } });
+    const port = node.ct.selectSnatPort(e, addr, randomFully ? { randomFully: true, randomU32: () => node.natRandom.uint32() } : {});
+    if (port < 0) {
+      this.snatFailed = true;
+      return pkt.sport;
+    }
+    return port;
+  }
+
+  private static readonly LOCAL_ORIGIN: Origin = { kind: "local" };
+  private readonly ingressOrigins = new Map<string, Origin>();
+
+  private originFor(iface: string): Origin {
+    let o = this.ingressOrigins.get(iface);
+    if (o === undefined) {
+      o = { kind: "ingress", iface };
+      this.ingressOrigins.set(iface, o);
+    }
+    return o;
+  }
+
+  /** One packet through one node's stack. */
+  private process(node: NodeKernel, f: Frame, local: boolean): void {
+    if (!node.up) return this.fate(node.name, f, R_NODEDOWN);
+    const now = this.sim.now;
+    const ct = node.ct;
+    const ctx = node.ctx;
+    ctx.now = now;
+    ctx.mark = 0;
+    node.packets++;
+    let pkt = f.pkt;
+    const origin = local ? ClusterNetwork.LOCAL_ORIGIN : this.originFor(f.iface);
+    const st = ct.track(pkt, now);
+    const e = ct.cur;
+    const dir = ct.curDir;
+    ctx.ctstate = st;
+    let w: WalkResult;
+    if (e !== null && !e.confirmed) {
+      // A connection's first packet: the nat table decides, conntrack records it.
+      this.curNode = node;
+      this.curEntry = e;
+      this.snatFailed = false;
+      w = walkHooks(node.rules, node.addressing, pkt, origin, ctx, this.walkNew);
+      this.curEntry = null;
+      node.rulesEvaluated += w.rulesEvaluated;
+      if (w.fate === "local" || w.fate === "forward") {
+        if (this.snatFailed) return this.fate(node.name, f, R_NATPORT);
+        ct.applyNat(e, { dnat: w.dnat, snat: w.snat });
+        e.meta.flow = f.flow; // (kube-proxy's 0x4000 is the packet mark, not the ct mark: e.mark stays 0)
+        if (!ct.confirm(e)) return this.fate(node.name, f, R_INSERT);
+        this.ctConfirmed(node, e);
+      }
+      pkt = w.packet;
+    } else if (e !== null && (st & CT_RELATED) !== 0) {
+      // An ICMP error about a tracked connection: send it back the way the connection came.
+      pkt = relatedIcmp(e, dir, pkt);
+      w = walkHooks(node.rules, node.addressing, pkt, origin, ctx, this.walkEst);
+      node.rulesEvaluated += w.rulesEvaluated;
+      pkt = w.packet;
+    } else if (e !== null) {
+      pkt = manipDst(e, dir, pkt);
+      w = walkHooks(node.rules, node.addressing, pkt, origin, ctx, this.walkEst);
+      node.rulesEvaluated += w.rulesEvaluated;
+      pkt = w.fate === "local" || w.fate === "forward" ? manipSrc(e, dir, w.packet) : w.packet;
+    } else {
+      // INVALID (or an unrelated ICMP error): no NAT; the filter rules see ctstate INVALID.
+      w = walkHooks(node.rules, node.addressing, pkt, origin, ctx, this.walkEst);
+      node.rulesEvaluated += w.rulesEvaluated;
+      pkt = w.packet;
+    }
+    f.pkt = pkt;
+    switch (w.fate) {
+      case "dropped":
+        return this.fate(node.name, f, R_DROP);
+      case "rejected":
+        this.fate(node.name, f, R_REJECT);
+        return this.reject(node, f, pkt);
+      case "unroutable":
+        return this.fate(node.name, f, cidrContains(node.addressing.podCIDR, pkt.dst) ? R_NOPOD : R_NOROUTE);
+      case "local":
+        this.sim.scheduleIn(this.config.loopbackLatencyNs + this.ruleCost(w), this.kHostIn, node.host.id, f);
+        return;
+      case "forward":
+        return this.forward(node, f, w.route, this.ruleCost(w));
+    }
+  }
+
+  private ruleCost(w: WalkResult): number {
+    return Math.round(w.rulesEvaluated * this.config.nsPerRule);
+  }
+
+  private forward(node: NodeKernel, f: Frame, route: WalkResult["route"], cost: number): void {
+    const sim = this.sim;
+    switch (route.kind) {
+      case "pod": {
+        const h = this.hostByAddr.get(f.pkt.dst);
+        if (h === undefined) return this.fate(node.name, f, R_NOPOD);
+        sim.scheduleIn(this.config.vethLatencyNs + cost, this.kHostIn, h.id, f);
+        return;
+      }
+      case "node": {
+        const next = this.nodeByName.get(route.node)!;
+        f.iface = "eth0";
+        sim.scheduleIn(this.config.nodeLatencyNs + cost, this.kNodeIn, next.index, f);
+        return;
+      }
+      case "external": {
+        const h = this.hostByAddr.get(f.pkt.dst);
+        if (h === undefined || h.kind !== "external") return this.fate("outside", f, R_NOROUTE);
+        sim.scheduleIn(this.config.externalLatencyNs + cost, this.kHostIn, h.id, f);
+        return;
+      }
+      case "local":
+        sim.scheduleIn(this.config.loopbackLatencyNs + cost, this.kHostIn, node.host.id, f);
+        return;
+      case "unreachable":
+        return this.fate(node.name, f, R_NOROUTE);
+    }
+  }
+
+  /**
+   * REJECT --reject-with icmp-port-unreachable: an ICMP error from this node to the packet's
+   * source, embedding the packet's tuple as it was when rejected. It is routed from this node
+   * without passing its hooks again (the kernel sends it attached to the rejected packet's
+   * unconfirmed conntrack entry); nodes further along treat it as any ICMP error.
+   */
+  private reject(node: NodeKernel, f: Frame, pkt: Packet): void {
+    const icmp: Packet = {
+      src: node.addressing.nodeIP, dst: pkt.src, sport: 0, dport: 0, proto: PROTO_ICMP, flags: 0,
+      len: Math.min(576, 28 + pkt.len),
+      icmp: { type: ICMP_DEST_UNREACH, code: ICMP_PORT_UNREACH, inner: { src: pkt.src, dst: pkt.dst, sport: pkt.sport, dport: pkt.dport, proto: pkt.proto } },
+    };
+    this.packetsSent++;
+    const g = new Frame(icmp, this.nextPacketId++, f.flow, undefined, "");
+    const route = node.addressing.route(icmp.dst);
+    this.forward(node, g, route, 0);
+  }
+
+  // -- conntrack bookkeeping --
+
+  private ctConfirmed(node: NodeKernel, e: ConntrackEntry): void {
+    if (this.trace !== undefined) {
+      this.trace.emit({
+        type: "conntrack.new", time: this.sim.now, node: node.name, id: e.id, proto: e.proto,
+        origSrc: e.origSrc, origDst: e.origDst, origSport: e.origSport, origDport: e.origDport,
+        replySrc: e.replySrc, replyDst: e.replyDst, replySport: e.replySport, replyDport: e.replyDport,
+      });
+    }
+    if (!node.sweepPending) {
+      node.sweepPending = true;
+      this.sim.scheduleIn(this.config.conntrackSweepNs, this.kSweep, node.index);
+    }
+  }
+
+  private ctDestroyed(node: NodeKernel, e: ConntrackEntry, why: CtDestroyReason, now: number): void {
+    if (this.trace !== undefined) this.trace.emit({ type: "conntrack.destroy", time: Math.max(now, this.sim.now), node: node.name, id: e.id, reason: why });
+  }
+
+  private sweep(node: NodeKernel): void {
+    const now = this.sim.now;
+    node.ct.sweep(now);
+    node.sweepPending = false;
+    if (node.ct.size === 0) return;
+    let next = Infinity;
+    for (const e of node.ct.entries()) if (e.expires < next) next = e.expires;
+    node.sweepPending = true;
+    this.sim.schedule(Math.max(now + this.config.conntrackSweepNs, next), this.kSweep, node.index);
+  }
+
+  /** Expires every due entry now (e.g. before listing conntrack at the end of a run). */
+  expireConntrack(): void {
+    for (const n of this.nodes) n.ct.sweep(this.sim.now);
+  }
+}
+
+/**
+ * Rewrites an ICMP error related to entry `e` for the way back (nf_nat_icmp_reply_translation):
+ * `dir` is the direction the error travels. An error about an original-direction packet carries
+ * that packet as it left this node (reply tuple inverted); it is sent on to the original source
+ * with the embedded tuple restored to the original one. An error about a reply goes to the reply
+ * source with the embedded reply tuple.
+ */
+function relatedIcmp(e: ConntrackEntry, dir: number, pkt: Packet): Packet {
+  const icmp = pkt.icmp!;
+  if (dir === DIR_REPLY) {
+    return { ...pkt, dst: e.origSrc, icmp: { type: icmp.type, code: icmp.code, inner: { src: e.origSrc, dst: e.origDst, sport: e.origSport, dport: e.origDport, proto: icmp.inner.proto } } };
+  }
+  return { ...pkt, dst: e.replySrc, icmp: { type: icmp.type, code: icmp.code, inner: { src: e.replySrc, dst: e.replyDst, sport: e.replySport, dport: e.replyDport, proto: icmp.inner.proto } } };
+}

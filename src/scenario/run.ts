@@ -1,0 +1,392 @@
+/**
+ * The run core: a scenario becomes a timed simulation and a RunResult.
+ *
+ * Wiring: the cluster at t=0 (buildInitialState with the "cluster/names" stream, exactly as the
+ * static views build it), one ClusterNetwork with kube-proxy's rules restored on every node
+ * (generateRules → Netfilter.restore, filter then nat), a socket layer (TcpHost) in every network
+ * namespace (pods, node host networks, the external machines clients run on), the scenario's apps
+ * listening in the pods whose images they match, and the scenario's clients.
+ *
+ * Seeded streams: `kube-proxy/statistic@<node>` (statistic matches), `nat/random-fully@<node>`
+ * (MASQUERADE --random-fully ports), `tcp/ports@<host>` (ephemeral port offset),
+ * `app/<pod>` (service times), `client/<name>` (open-loop arrivals), `cluster/names`.
+ *
+ * When the run stops: at `until` when given; otherwise when every client has an outcome for every
+ * request and no TCP connection is open any more (TIME_WAIT sockets and conntrack entries may
+ * remain, as after real curls), or at run.duration if that comes first; `drain: true` instead runs
+ * until nothing is pending (TIME_WAIT and conntrack entries expired).
+ *
+ * Not applied here: the scenario timeline (pod deletion, node failure, scaling…) and kube-proxy
+ * re-syncs; the network is built once from the state at t=0.
+ */
+import { Simulation } from "../engine/sim.ts";
+import { RngRoot } from "../engine/rng.ts";
+import type { SimTime } from "../engine/time.ts";
+import { MAX_SIM_TIME } from "../engine/time.ts";
+import { Trace, type TraceLevel, type TraceRecord } from "../engine/trace.ts";
+import { formatIPv4, parseIPv4, tryParseIPv4 } from "../net/ip.ts";
+import type { ClusterState } from "../cluster/types.ts";
+import { objKey, sortedValues } from "../cluster/types.ts";
+import { Netfilter } from "../netfilter/netfilter.ts";
+import { formatConntrackL, type ConntrackEntry } from "../netfilter/conntrack.ts";
+import { generateRules } from "../kubeproxy/generate.ts";
+import { ClusterNetwork, type NetHost, type NetworkConfig } from "../datapath/network.ts";
+import { TcpHost, TcpKernel } from "../traffic/tcp.ts";
+import { AppRuntime, APP_DEFAULT_PORT, PodApp } from "../traffic/apps.ts";
+import { ClientRuntime, type ClientConfig } from "../traffic/client.ts";
+import type { ConnectionRecord, RequestRecord } from "../traffic/types.ts";
+import { InputError } from "../errors.ts";
+import { buildInitialState } from "./build.ts";
+import { appForImage } from "./load.ts";
+import { CLUSTER_NAMES_STREAM } from "./static.ts";
+import type { ClientSpec, Scenario } from "./types.ts";
+
+export interface RunOptions {
+  /** Overrides scenario.run.seed. */
+  readonly seed?: number;
+  /** Stop at this simulated time exactly (ns), whatever is still going on. */
+  readonly until?: SimTime;
+  /** Run until nothing is pending (TIME_WAIT and conntrack entries expired). Ignored with `until`. */
+  readonly drain?: boolean;
+  readonly traceLevel?: TraceLevel;
+  /** Called every scenario.run.interval of simulated time while clients are active, and at the end. */
+  readonly onProgress?: (p: RunProgress) => void;
+  /** Datapath latencies and costs (defaults: DEFAULT_NETWORK_CONFIG). */
+  readonly network?: Partial<NetworkConfig>;
+  /**
+   * The cluster at t=0 when already built with initialState(scenario, new RngRoot(seed)) (saves
+   * rebuilding it, e.g. for benchmarks). Must come from the same scenario and seed.
+   */
+  readonly initialState?: ClusterState;
+  /** Observer of each trace record as it is emitted (debugging, live views). */
+  readonly onRecord?: (rec: TraceRecord) => void;
+}
+
+export interface RunProgress {
+  readonly now: SimTime;
+  readonly requestsDone: number;
+  readonly packets: number;
+  readonly done: boolean;
+}
+
+/** A node's live objects at the end of the run (for iptables-save -c and conntrack -L views). */
+export interface RunNode {
+  readonly name: string;
+  readonly netfilter: Netfilter;
+  /** `iptables-save` (with `-c` counters when counters is true). */
+  iptablesSave(counters?: boolean): string;
+  /** `conntrack -L` lines at the run's end time (entries sorted by id), and conntrack's summary line. */
+  conntrackList(): { lines: string[]; summary: string };
+  conntrackEntries(): ConntrackEntry[];
+}
+
+export interface RunResult {
+  readonly scenario: Scenario;
+  readonly seed: number;
+  /** Simulated time the run stopped at (ns). */
+  readonly endTime: SimTime;
+  /** When the last client finished (−1 if some client did not). */
+  readonly clientsDoneAt: SimTime;
+  readonly trace: Trace;
+  readonly requests: readonly RequestRecord[];
+  readonly connections: readonly ConnectionRecord[];
+  /** The cluster state at the end (= at t=0 while the timeline is not applied). */
+  readonly state: ClusterState;
+  readonly nodes: readonly RunNode[];
+  readonly network: ClusterNetwork;
+  readonly packets: {
+    readonly sent: number;
+    readonly fated: number;
+    /** Sent but without a fate when the run stopped. */
+    readonly inFlight: number;
+  };
+  /** Kernel rules evaluated on all nodes (linear iptables semantics). */
+  readonly rulesEvaluated: number;
+  readonly eventsProcessed: number;
+}
+
+/** Builds the cluster at t=0 from the scenario with the run's seed (same names as the static views). */
+export function initialState(scenario: Scenario, rng: RngRoot): ClusterState {
+  const names = rng.stream(CLUSTER_NAMES_STREAM);
+  return buildInitialState(scenario, () => names.next());
+}
+
+interface World {
+  sim: Simulation;
+  rng: RngRoot;
+  trace: Trace;
+  state: ClusterState;
+  net: ClusterNetwork;
+  tcp: TcpKernel;
+  clients: ClientRuntime;
+  tcpHosts: Map<number, TcpHost>;
+}
+
+function buildWorld(scenario: Scenario, seed: number, opts: RunOptions): World {
+  const sim = new Simulation({ initialCapacity: 4096 });
+  const rng = new RngRoot(seed);
+  const trace = new Trace({ level: opts.traceLevel ?? "full" });
+  const state = opts.initialState ?? initialState(scenario, rng);
+  if (opts.onRecord) trace.subscribe(opts.onRecord);
+  const net = new ClusterNetwork({ sim, rng, state, trace, rulesFactory: () => new Netfilter(), ...(opts.network ? { config: opts.network } : {}) });
+  for (const n of net.nodes) {
+    const rules = generateRules(state, n.name, scenario.kubeProxy);
+    net.installRules(n.name, [rules.filter, rules.nat]);
+  }
+  const tcp = new TcpKernel(sim, net);
+  const tcpHosts = new Map<number, TcpHost>();
+  const stackFor = (h: NetHost): TcpHost => {
+    let t = tcpHosts.get(h.id);
+    if (!t) {
+      t = new TcpHost(tcp, h.id, h.name, h.addr, rng.stream(`tcp/ports@${h.key}`));
+      tcpHosts.set(h.id, t);
+      net.attach(h, t);
+    }
+    return t;
+  };
+  for (const h of net.hosts) stackFor(h);
+
+  // Apps in pods.
+  const appRt = new AppRuntime(sim);
+  for (const h of net.hosts) {
+    if (h.kind !== "pod") continue;
+    const pod = state.pods[h.key];
+    if (!pod) continue;
+    const stack = stackFor(h);
+    let app: PodApp | undefined;
+    for (const c of pod.spec.containers) {
+      const spec = appForImage(scenario.apps, c.image);
+      if (!spec) continue;
+      app ??= new PodApp(appRt, spec.app, pod.meta.name, h.addr, spec.serviceTime, rng.stream(`app/${pod.meta.name}`), spec.text);
+      const ports = c.ports.filter((p) => p.protocol === "TCP").map((p) => p.containerPort);
+      if (ports.length === 0) ports.push(APP_DEFAULT_PORT[spec.app]);
+      for (const port of ports) if (!stack.hasListener(port)) stack.listen(port, app);
+    }
+  }
+
+  const clients = new ClientRuntime(sim, trace);
+  for (const c of scenario.clients) clients.add(clientConfig(c, state, net, stackFor, rng));
+  return { sim, rng, trace, state, net, tcp, clients, tcpHosts };
+}
+
+/** The target address of a client: a Service's cluster IP (looked up in the state when not pinned) or the IP. */
+function targetAddress(c: ClientSpec, state: ClusterState): number {
+  const r = c.target.resolved;
+  if (r.kind === "ip") return parseIPv4(r.ip);
+  if (r.ip !== "") return parseIPv4(r.ip);
+  const svc = state.services[objKey(r.namespace, r.name)];
+  const ip = svc ? tryParseIPv4(svc.spec.clusterIP) : null;
+  if (ip === null) throw new InputError(c.loc, `Service "${r.namespace}/${r.name}" has no cluster IP`);
+  return ip;
+}
+
+function clientConfig(c: ClientSpec, state: ClusterState, net: ClusterNetwork, stackFor: (h: NetHost) => TcpHost, rng: RngRoot): ClientConfig {
+  let host: NetHost | undefined;
+  if (c.from.kind === "node") host = net.node(c.from.node).host;
+  else if (c.from.kind === "pod") {
+    host = net.podHost(objKey(c.from.namespace, c.from.pod));
+    if (!host) throw new InputError(c.loc, `pod "${c.from.namespace}/${c.from.pod}" has no network namespace at the start of the run (not scheduled or no IP)`);
+  } else {
+    const addr = parseIPv4(c.from.ip);
+    const owner = net.hostAt(addr);
+    if (owner && owner.kind !== "external") throw new InputError(c.loc, `external/${c.from.ip}: the address belongs to ${owner.kind} ${owner.name}`);
+    host = net.addExternalHost(c.from.ip, addr);
+  }
+  return {
+    name: c.name,
+    host: stackFor(host),
+    targetAddr: targetAddress(c, state),
+    targetPort: c.target.port,
+    hostHeader: c.target.host,
+    path: c.target.path,
+    ...(c.requests !== undefined ? { requests: c.requests } : {}),
+    ...(c.rate !== undefined ? { rate: c.rate } : {}),
+    ...(c.concurrency !== undefined ? { concurrency: c.concurrency } : {}),
+    keepAlive: c.keepAlive,
+    ...(c.requestsPerConnection !== undefined ? { requestsPerConnection: c.requestsPerConnection } : {}),
+    connectTimeoutNs: c.connectTimeoutNs,
+    requestTimeoutNs: c.requestTimeoutNs,
+    startNs: c.startNs,
+    ...(c.durationNs !== undefined ? { durationNs: c.durationNs } : {}),
+    rng: rng.stream(`client/${c.name}`),
+  };
+}
+
+/** Runs a scenario. Throws InputError for inconsistencies found while wiring (never for packet fates). */
+export function runScenario(scenario: Scenario, opts: RunOptions = {}): RunResult {
+  const seed = opts.seed ?? scenario.run.seed;
+  const w = buildWorld(scenario, seed, opts);
+  const { sim, net, tcp, clients, trace } = w;
+  let clientsDoneAt = -1;
+  const finished = (): boolean => clients.allDone && tcp.openConns === 0;
+  const stopIfFinished = () => {
+    if (clients.allDone && clientsDoneAt < 0) clientsDoneAt = sim.now;
+    if (opts.until === undefined && !opts.drain && finished()) sim.stop();
+  };
+  tcp.onIdle = stopIfFinished;
+  clients.onClientDone = stopIfFinished;
+
+  const progress = opts.onProgress;
+  if (progress) {
+    const interval = scenario.run.intervalNs > 0 ? scenario.run.intervalNs : 1_000_000_000;
+    const tick = () => {
+      progress({ now: sim.now, requestsDone: clients.requests.length, packets: net.packetsFated, done: false });
+      if (!clients.allDone) sim.callIn(interval, tick);
+    };
+    sim.callIn(interval, tick);
+  }
+
+  trace.emit({ type: "run.mark", time: 0, mark: "start" });
+  const limit = opts.until ?? (opts.drain ? MAX_SIM_TIME : scenario.run.durationNs ?? MAX_SIM_TIME);
+  if (opts.until !== undefined || opts.drain || !finished()) sim.run(limit);
+  if (clients.allDone && clientsDoneAt < 0) clientsDoneAt = sim.now;
+  const endTime = sim.now;
+  trace.emit({ type: "run.mark", time: endTime, mark: "end" });
+  progress?.({ now: endTime, requestsDone: clients.requests.length, packets: net.packetsFated, done: true });
+
+  const nodes: RunNode[] = net.nodes.map((n) => {
+    const nf = n.rules as Netfilter;
+    const live = (): ConntrackEntry[] => [...n.ct.entries()].filter((e) => e.expires > endTime).sort((a, b) => a.id - b.id);
+    return {
+      name: n.name,
+      netfilter: nf,
+      iptablesSave: (counters = false) => nf.save({ counters }),
+      conntrackEntries: live,
+      conntrackList: () => formatConntrackL(live(), endTime),
+    };
+  });
+  return {
+    scenario,
+    seed,
+    endTime,
+    clientsDoneAt,
+    trace,
+    requests: clients.requests,
+    connections: clients.connections,
+    state: w.state,
+    nodes,
+    network: net,
+    packets: { sent: net.packetsSent, fated: net.packetsFated, inFlight: net.inFlight },
+    rulesEvaluated: net.rulesEvaluated,
+    eventsProcessed: sim.eventsProcessed,
+  };
+}
+
+// ---- ./sim curl -------------------------------------------------------------------------------
+
+export interface CurlOptions {
+  /** "node/NAME", "pod/[NS/]NAME" or "external/IP"; default the scenario's first node. */
+  readonly from?: string;
+  readonly count?: number;
+  readonly seed?: number;
+  readonly keepAlive?: boolean;
+  readonly connectTimeoutNs?: SimTime;
+  readonly requestTimeoutNs?: SimTime;
+}
+
+/**
+ * `curl <target>` run `count` times in sequence (a new connection each time) from one place in the
+ * scenario's cluster, with the scenario's own clients left out. Returns one line per request, in
+ * order: the response body, or curl's error message.
+ */
+export function runCurl(scenario: Scenario, target: string, opts: CurlOptions = {}): string[] {
+  return runCurlDetailed(scenario, target, opts).lines;
+}
+
+export function runCurlDetailed(scenario: Scenario, target: string, opts: CurlOptions = {}): { lines: string[]; result: RunResult } {
+  const seed = opts.seed ?? scenario.run.seed;
+  const state = initialState(scenario, new RngRoot(seed));
+  const loc = { file: "<curl>", field: "target" };
+  const from = parseFrom(opts.from ?? `node/${scenario.cluster.nodes[0]!.name}`, state);
+  const ns = from.kind === "pod" ? from.namespace : "default";
+  const t = resolveCurlTarget(target, state, ns);
+  const client: ClientSpec = {
+    name: "curl",
+    from,
+    target: { text: target, host: t.host, port: t.port, path: t.path, resolved: { kind: "ip", ip: formatIPv4(t.addr) } },
+    requests: opts.count ?? 1,
+    concurrency: 1,
+    keepAlive: opts.keepAlive ?? false,
+    connectTimeoutNs: opts.connectTimeoutNs ?? 10_000_000_000,
+    requestTimeoutNs: opts.requestTimeoutNs ?? 30_000_000_000,
+    startNs: 0,
+    loc,
+  };
+  const result = runScenario({ ...scenario, clients: [client], run: { ...scenario.run, durationNs: undefined } }, { seed });
+  const lines = result.requests.map((r) => curlLine(r, t.host, t.port));
+  return { lines, result };
+}
+
+/** What curl prints for one request: the body, or its error line. */
+export function curlLine(r: RequestRecord, host: string, port: number): string {
+  const secs = ((r.end - r.start) / 1e9).toFixed(0);
+  const ms = Math.round((r.end - r.start) / 1e6);
+  switch (r.outcome) {
+    case "ok": return r.body;
+    case "refused": return `curl: (7) Failed to connect to ${host} port ${port}: Connection refused`;
+    case "reset": return "curl: (56) Recv failure: Connection reset by peer";
+    case "timeout-connect": return `curl: (28) Failed to connect to ${host} port ${port}: Connection timed out after ${ms} milliseconds`;
+    case "timeout-request": return `curl: (28) Operation timed out after ${ms} milliseconds with 0 bytes received (${secs} s)`;
+    case "no-local-port": return `curl: (7) Failed to connect to ${host} port ${port}: Cannot assign requested address`;
+  }
+}
+
+function parseFrom(text: string, state: ClusterState): ClientSpec["from"] {
+  const loc = { file: "<curl>", field: "from" };
+  const slash = text.indexOf("/");
+  const kind = slash < 0 ? "" : text.slice(0, slash);
+  const rest = text.slice(slash + 1);
+  if (kind === "node") {
+    if (!state.nodes[rest]) throw new InputError(loc, `no node named "${rest}" (nodes: ${Object.keys(state.nodes).sort().join(", ")})`);
+    return { kind: "node", node: rest };
+  }
+  if (kind === "pod") {
+    const [ns, name] = rest.includes("/") ? (rest.split("/", 2) as [string, string]) : ["default", rest];
+    if (!state.pods[objKey(ns, name)]) {
+      const names = sortedValues(state.pods).map((p) => p.meta.name).join(", ");
+      throw new InputError(loc, `no pod "${ns}/${name}" (pods: ${names || "none"})`);
+    }
+    return { kind: "pod", namespace: ns, pod: name };
+  }
+  if (kind === "external" && tryParseIPv4(rest) !== null) return { kind: "external", ip: rest };
+  throw new InputError(loc, `expected "node/NAME", "pod/[NAMESPACE/]NAME" or "external/IP", got "${text}"`);
+}
+
+/**
+ * Resolves a curl target like cluster DNS would for a client in namespace `ns`: an IP, or
+ * `name`, `name.ns`, `name.ns.svc`, `name.ns.svc.<clusterDomain>` → the Service's cluster IP;
+ * with an optional `http://` scheme, `:port` (default 80) and path.
+ */
+export function resolveCurlTarget(text: string, state: ClusterState, ns: string): { host: string; addr: number; port: number; path: string } {
+  const loc = { file: "<curl>", field: "target" };
+  let t = text;
+  let path = "/";
+  if (/^http:\/\//i.test(t)) t = t.slice(7);
+  else if (/^[a-z]+:\/\//i.test(t)) throw new InputError(loc, `only http:// targets are modelled, got "${text}"`);
+  const s = t.indexOf("/");
+  if (s >= 0) {
+    path = t.slice(s);
+    t = t.slice(0, s);
+  }
+  let host = t;
+  let port = 80;
+  const colon = t.lastIndexOf(":");
+  if (colon >= 0) {
+    host = t.slice(0, colon);
+    const ps = t.slice(colon + 1);
+    port = Number(ps);
+    if (!/^\d{1,5}$/.test(ps) || port < 1 || port > 65535) throw new InputError(loc, `expected a port 1-65535 after ":", got "${ps}"`);
+  }
+  const a = tryParseIPv4(host);
+  if (a !== null) return { host, addr: a, port, path };
+  const labels = host.split(".");
+  const domain = state.network.clusterDomain;
+  const rest = labels.slice(1);
+  const ok = rest.length <= 1 || (rest.length === 2 && rest[1] === "svc") || (rest[1] === "svc" && rest.slice(2).join(".") === domain);
+  if (!ok) throw new InputError(loc, `expected an IP or "service[.namespace[.svc.${domain}]]", got "${host}" (curl: (6) Could not resolve host)`);
+  const svcNs = rest[0] ?? ns;
+  const svc = state.services[objKey(svcNs, labels[0]!)];
+  const ip = svc ? tryParseIPv4(svc.spec.clusterIP) : null;
+  if (!svc || ip === null) throw new InputError(loc, `curl: (6) Could not resolve host: ${host} (no Service "${svcNs}/${labels[0]}" with a cluster IP)`);
+  return { host, addr: ip, port, path };
+}

@@ -1,0 +1,136 @@
+import { describe, expect, it } from "vitest";
+import { Simulation } from "../../src/engine/sim.ts";
+import { RngRoot } from "../../src/engine/rng.ts";
+import { Trace } from "../../src/engine/trace.ts";
+import { SECOND } from "../../src/engine/time.ts";
+import { parseIPv4 } from "../../src/net/ip.ts";
+import { PROTO_ICMP, PROTO_TCP, TCP_ACK, TCP_SYN, type Packet } from "../../src/net/packet.ts";
+import { Netfilter } from "../../src/netfilter/netfilter.ts";
+import { CT_NEW } from "../../src/netfilter/types.ts";
+import { generateRules } from "../../src/kubeproxy/generate.ts";
+import { ClusterNetwork } from "../../src/datapath/network.ts";
+import { explore } from "../../src/datapath/explore.ts";
+import { RECV_ICMP, RECV_SOCKET, type RecvCode, type SocketReceiver } from "../../src/datapath/wire.ts";
+import { initialState } from "../../src/scenario/run.ts";
+import { scenarioWith } from "../scenario/runfixtures.ts";
+
+const ip = parseIPv4;
+const CLUSTER_IP = ip("10.0.91.192");
+const DSMH9 = ip("10.1.161.47");
+
+/** A socket layer that records what it gets and answers SYNs with SYN-ACK (no TCP state). */
+class Recorder implements SocketReceiver {
+  readonly got: Packet[] = [];
+  constructor(private readonly net: ClusterNetwork, private readonly hostId: number, private readonly answer = false) {}
+  receive(pkt: Packet, flow: number): RecvCode {
+    this.got.push(pkt);
+    if (this.answer && pkt.proto === PROTO_TCP && pkt.flags === TCP_SYN) {
+      this.net.send(this.hostId, { src: pkt.dst, dst: pkt.src, sport: pkt.dport, dport: pkt.sport, proto: PROTO_TCP, flags: TCP_SYN | TCP_ACK, len: 60 }, flow, undefined);
+    }
+    return pkt.icmp ? RECV_ICMP : RECV_SOCKET;
+  }
+}
+
+function build(opts: { profile?: "v1.16" | "current" } = {}) {
+  const sc = scenarioWith("", opts);
+  const sim = new Simulation();
+  const rng = new RngRoot(1);
+  const trace = new Trace();
+  const state = initialState(sc, rng);
+  const net = new ClusterNetwork({ sim, rng, state, trace, rulesFactory: () => new Netfilter() });
+  for (const n of net.nodes) {
+    const r = generateRules(state, n.name, sc.kubeProxy);
+    net.installRules(n.name, [r.filter, r.nat]);
+  }
+  const rec = new Map<string, Recorder>();
+  for (const h of net.hosts) {
+    const r = new Recorder(net, h.id, h.kind === "pod");
+    net.attach(h, r);
+    rec.set(h.name, r);
+  }
+  return { sc, sim, trace, state, net, rec };
+}
+
+const syn = (src: number, dst: number, sport: number, dport: number): Packet => ({ src, dst, sport, dport, proto: PROTO_TCP, flags: TCP_SYN, len: 60 });
+
+describe("ClusterNetwork", () => {
+  it("hairpin: a pod's SYN to its Service DNATed to itself arrives from the node IP; the SYN-ACK is un-NATed", () => {
+    const w = build();
+    const pod = w.net.hostAt(DSMH9)!;
+    // force the statistic draws: try source ports until one lands on the pod itself
+    let landed = false;
+    for (let sport = 40000; sport < 40040 && !landed; sport++) {
+      w.net.send(pod.id, syn(DSMH9, CLUSTER_IP, sport, 80), sport, undefined);
+      w.sim.run();
+      const got = w.rec.get("hostnames-85bc9c579-dsmh9")!.got;
+      const synHere = got.find((p) => p.flags === TCP_SYN && p.src !== DSMH9);
+      if (synHere) {
+        landed = true;
+        expect(synHere.src).toBe(ip("192.168.0.11"));
+        expect(synHere.dst).toBe(DSMH9);
+        expect(synHere.dport).toBe(9376);
+        // the SYN-ACK came back to the pod as from the cluster IP, to the original port
+        const synack = got.find((p) => p.flags === (TCP_SYN | TCP_ACK) && p.dport === sport)!;
+        expect(synack).toMatchObject({ src: CLUSTER_IP, sport: 80, dst: DSMH9, dport: sport });
+      }
+    }
+    expect(landed).toBe(true);
+    expect(w.net.inFlight).toBe(0);
+  });
+
+  it("REJECT sends ICMP port unreachable embedding the offending tuple", () => {
+    const w = build();
+    const node = w.net.node("node-1");
+    w.net.send(node.host.id, syn(ip("192.168.0.11"), ip("10.0.0.50"), 45000, 80), 1, undefined);
+    w.sim.run();
+    const got = w.rec.get("node-1")!.got;
+    expect(got).toHaveLength(1);
+    expect(got[0]!.proto).toBe(PROTO_ICMP);
+    expect(got[0]!.icmp!.inner).toEqual({ src: ip("192.168.0.11"), dst: ip("10.0.0.50"), sport: 45000, dport: 80, proto: PROTO_TCP });
+    expect(w.trace.ofType("packet.fate").map((f) => `${f.fate}/${f.reason}`)).toEqual(["rejected/iptables-reject", "delivered/icmp-to-sender"]);
+    // the rejected packet's conntrack entry was never confirmed
+    expect(node.ct.size).toBe(0);
+  });
+
+  it("a down node drops what arrives (node-down)", () => {
+    const w = build();
+    w.net.node("node-2").up = false;
+    w.net.send(w.net.node("node-1").host.id, syn(ip("192.168.0.11"), ip("10.1.166.146"), 45000, 9376), 1, undefined);
+    w.sim.run();
+    expect(w.trace.ofType("packet.fate").map((f) => `${f.node}:${f.reason}`)).toEqual(["node-2:node-down"]);
+  });
+
+  it("conntrack: an unanswered SYN's entry expires after nf_conntrack_tcp_timeout_syn_sent (120 s) via the sweep", () => {
+    const w = build();
+    const n1 = w.net.node("node-1");
+    w.net.send(n1.host.id, syn(ip("192.168.0.11"), ip("10.1.170.99"), 45000, 9376), 1, undefined);
+    w.sim.run(10 * SECOND);
+    expect(n1.ct.size).toBe(1);
+    w.sim.run();
+    expect(n1.ct.size).toBe(0);
+    const d = w.trace.ofType("conntrack.destroy");
+    expect(d).toHaveLength(1);
+    expect(d[0]).toMatchObject({ node: "node-1", reason: "timeout" });
+    expect(d[0]!.time).toBeGreaterThanOrEqual(120 * SECOND);
+    expect(d[0]!.time).toBeLessThan(122 * SECOND);
+  });
+
+  it.each([{ profile: "v1.16" as const }, { profile: "current" as const }])("the static tracer shares walkHooks with the timed path ($profile)", ({ profile }) => {
+    const w = build({ profile });
+    const node = w.net.node("node-1");
+    const r = explore({
+      rulesForBranch: () => (node.rules as Netfilter).dryRun(),
+      routing: node.addressing,
+      isLocal: (a) => node.addressing.isLocal(a),
+      packet: syn(ip("192.168.0.11"), CLUSTER_IP, 45000, 80),
+      origin: { kind: "local" },
+    });
+    const to = r.outcomes.map((o) => o.to).sort();
+    expect(to).toEqual(["10.1.161.47:9376", "10.1.166.146:9376", "10.1.166.166:9376"]);
+    for (const o of r.outcomes) {
+      expect(o.probability).toBeCloseTo(1 / 3, 4);
+      expect(o.masquerade).toBe(true);
+    }
+    void CT_NEW;
+  });
+});
