@@ -107,9 +107,10 @@ export function loadScenarioText(text: string, fileName: string, opts: LoadOptio
       } catch (e) {
         fail(itemOrigin, ["file"], `cannot read "${item.file}": ${(e as NodeJS.ErrnoException).code === "ENOENT" ? `no such file (looked for ${shown})` : String((e as Error).message)}`);
       }
-      srcs = parseYamlDocuments(body, shown);
+      srcs = expandRepeat(item.repeat, body, (t) => parseYamlDocuments(t, shown));
     } else if (typeof item.inline === "string") {
-      srcs = parseYamlDocuments(item.inline, fileName, ["manifests", i, "inline"], inlineMapper(src, text, ["manifests", i, "inline"]));
+      const mapPos = inlineMapper(src, text, ["manifests", i, "inline"]);
+      srcs = expandRepeat(item.repeat, item.inline, (t) => parseYamlDocuments(t, fileName, ["manifests", i, "inline"], mapPos));
     } else {
       manifests.push({ obj: item, origin: itemOrigin });
       continue;
@@ -123,6 +124,19 @@ export function loadScenarioText(text: string, fileName: string, opts: LoadOptio
   }
 
   return new Checker(src, raw, manifests, fileName).run();
+}
+
+/**
+ * `repeat: N` on a file or inline item: the text is read N times with every `${i}` replaced by
+ * the copy's index (0..N-1). Positions of errors still point into the template text.
+ */
+function expandRepeat(repeat: number | undefined, text: string, parse: (t: string) => YamlSource[]): YamlSource[] {
+  if (repeat === undefined) return parse(text);
+  if (!text.includes("${i}")) return Array.from({ length: repeat }, () => parse(text)).flat();
+  const parts = text.split("${i}");
+  const out: YamlSource[] = [];
+  for (let k = 0; k < repeat; k++) out.push(...parse(parts.join(String(k))));
+  return out;
 }
 
 /** Positions inside a YAML string value: exact for block scalars (`inline: |`), else the scalar's start. */

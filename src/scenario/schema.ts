@@ -185,13 +185,16 @@ export const scenarioSchema: Record<string, unknown> = {
     manifestItem: {
       type: "object",
       if: { required: ["file"] },
-      then: obj({ file: { type: "string", minLength: 1 } }, ["file"]),
+      then: obj({ file: { type: "string", minLength: 1 }, repeat: ref("repeat") }, ["file"]),
       else: {
         if: { required: ["inline"] },
-        then: obj({ inline: { type: "string", minLength: 1 } }, ["inline"]),
+        then: obj({ inline: { type: "string", minLength: 1 }, repeat: ref("repeat") }, ["inline"]),
         else: ref("k8sObject"),
       },
     },
+    // Stamp a file's or inline text's documents out N times, with ${i} (0..N-1) substituted:
+    // large clusters (labs, benchmarks) in a few lines.
+    repeat: { type: "integer", minimum: 1, maximum: 100000, "x-expected": "a whole number of copies from 1 to 100000" },
     k8sObject: {
       type: "object",
       required: ["apiVersion", "kind", "metadata"],
