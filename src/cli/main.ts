@@ -5,6 +5,7 @@
 import { Command } from "commander";
 import { registerStaticCommands } from "./commands/static.ts";
 import { registerTraceCommand } from "./commands/trace.ts";
+import { registerRunCommands } from "./commands/run.ts";
 
 // `./sim … | head` closes stdout early: that is not an error.
 process.stdout.on("error", (err: NodeJS.ErrnoException) => {
@@ -26,5 +27,6 @@ program
 
 registerStaticCommands(program);
 registerTraceCommand(program);
+registerRunCommands(program);
 
 await program.parseAsync(process.argv);

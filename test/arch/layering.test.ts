@@ -19,7 +19,8 @@ const ALLOWED: Record<string, string[]> = {
   traffic: ["engine", "net", "datapath", "netfilter", "cluster"],
   // The timed control plane: kubelet probes, controllers and kube-proxy syncs as scheduled recipes.
   control: ["engine", "net", "cluster", "kubeproxy", "netfilter"],
-  scenario: ["engine", "net", "netfilter", "cluster", "kubeproxy", "datapath", "traffic", "control"],
+  // scenario composes runs, and turns a run into a report input (report types and statistics).
+  scenario: ["engine", "net", "netfilter", "cluster", "kubeproxy", "datapath", "traffic", "control", "report"],
   report: ["engine", "net"],
   cli: ["scenario", "report", "engine", "net", "netfilter", "cluster", "kubeproxy", "datapath", "traffic", "control"],
 };
