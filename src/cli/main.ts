@@ -6,6 +6,8 @@ import { Command } from "commander";
 import { registerStaticCommands } from "./commands/static.ts";
 import { registerTraceCommand } from "./commands/trace.ts";
 import { registerRunCommands } from "./commands/run.ts";
+import { registerCheckCommand } from "./commands/check.ts";
+import { registerSweepCommand } from "./commands/sweep.ts";
 
 // `./sim … | head` closes stdout early: that is not an error.
 process.stdout.on("error", (err: NodeJS.ErrnoException) => {
@@ -28,5 +30,7 @@ program
 registerStaticCommands(program);
 registerTraceCommand(program);
 registerRunCommands(program);
+registerCheckCommand(program);
+registerSweepCommand(program);
 
 await program.parseAsync(process.argv);

@@ -203,7 +203,7 @@ describe("defaults and warnings", () => {
       "Deployment/hostnames@scenarios/manifests/service-via-cluster-ip.yaml:4",
       "Service/hostnames@scenarios/manifests/service-via-cluster-ip.yaml:26",
     ]);
-    expect(scenario.clients).toHaveLength(1);
+    expect(scenario.clients.map((c) => c.name)).toEqual(["curl", "load"]);
     expect(scenario.clients[0]).toMatchObject({ requests: 4, from: { kind: "node", node: "node-1" }, target: { port: 80, resolved: { kind: "service", name: "hostnames", portName: "default" } } });
     expect(scenario.kubeProxy.profile).toBe("v1.16");
   });

@@ -76,7 +76,7 @@ export function registerRunCommands(program: Command): void {
         ...charts.map((c) => ({ name: c.file, data: c.png })),
       ]);
       out(o.json ? json : text);
-      if (!o.json) out(`\nWrote ${written.length} files to ${dir}/ (report.txt, report.json, report.md, report.html${charts.length ? `, ${charts.length} charts` : ""})\n`);
+      process.stderr.write(`wrote ${written.length} files to ${dir}/ (report.txt, report.json, report.md, report.html${charts.length ? `, ${charts.length} charts` : ""})\n`);
     }));
 
   program
