@@ -107,7 +107,8 @@ export function reportInputOf(result: RunResult, opts: ReportInputOptions = {}):
     trace: result.trace.records(),
     services,
     extras,
-    options: { intervalNs: sc.run.intervalNs },
+    // A run shorter than ten reporting intervals gets buckets chosen by the report (≤ 60 of them).
+    options: result.endTime >= 10 * sc.run.intervalNs ? { intervalNs: sc.run.intervalNs } : {},
   };
 }
 
