@@ -306,7 +306,7 @@ export class ControlPlane {
     const p = this.pods.get(key);
     if (!p) return;
     p.failReadinessUntil = durationNs === undefined ? Infinity : this.sim.now + durationNs;
-    if (!p.readiness) emitControl(this.trace, this.sim.now, "control/no-readiness-probe", { pod: p.key, node: p.node });
+    if (!p.readiness) emitControl(this.trace, this.sim.now, "no-readiness-probe", { pod: p.key, node: p.node });
   }
 
   /** The app stops answering (accepts, never responds) for `durationNs` (forever when absent). */
@@ -346,7 +346,7 @@ export class ControlPlane {
     this.syncers.get(name)?.stop();
     for (const p of this.podsOn(name)) {
       this.cancelProbes(p);
-      if (this.isAlive(p)) emitControl(this.trace, now, "control/container-exited", { pod: p.key, node: name, reason: "node-down", ip: p.ip });
+      if (this.isAlive(p)) emitControl(this.trace, now, "container-exited", { pod: p.key, node: name, reason: "node-down", ip: p.ip });
       p.epoch++;
       p.containerUp = false;
       p.stopping = false;
@@ -358,7 +358,7 @@ export class ControlPlane {
     const at = Math.max(now, nextGrid(this.monitorPhase, this.cfg.nodeMonitorPeriodNs, deadline));
     this.sim.callAt(at, () => {
       if (n.epoch !== epoch) return;
-      emitControl(this.trace, this.sim.now, "control/node-not-ready", { node: name, lastHeartbeat: lastHb });
+      emitControl(this.trace, this.sim.now, "node-not-ready", { node: name, lastHeartbeat: lastHb });
       this.mutate((d) => {
         setNodeReady(d, name, false);
         for (const p of Object.values(d.pods)) if (p.spec.nodeName === name) setPodReady(d, objKey(p.meta.namespace, p.meta.name), false);
@@ -366,7 +366,7 @@ export class ControlPlane {
       this.sim.callIn(this.cfg.notReadyTolerationNs, () => {
         if (n.epoch !== epoch) return;
         const victims = sortedValues(this.st.pods).filter((p) => p.spec.nodeName === name && p.meta.deletionTimestamp === undefined);
-        for (const v of victims) emitControl(this.trace, this.sim.now, "control/evicted", { pod: objKey(v.meta.namespace, v.meta.name), node: name });
+        for (const v of victims) emitControl(this.trace, this.sim.now, "evicted", { pod: objKey(v.meta.namespace, v.meta.name), node: name });
         this.mutate((d) => {
           for (const v of victims) deletePod(d, objKey(v.meta.namespace, v.meta.name), this.sim.now);
         });
@@ -389,7 +389,7 @@ export class ControlPlane {
       if (n.epoch !== epoch) return;
       n.kubeletAlive = true;
       n.heartbeatPhase = this.sim.now;
-      emitControl(this.trace, this.sim.now, "control/node-ready", { node: name });
+      emitControl(this.trace, this.sim.now, "node-ready", { node: name });
       this.mutate((d) => setNodeReady(d, name, true));
       for (const p of this.podsOn(name)) {
         const api = this.st.pods[p.key];
@@ -718,7 +718,7 @@ export class ControlPlane {
       this.mutate((d) => assignPodIP(d, p.key), () => {
         const ip = this.st.pods[p.key]?.status.podIP ?? "";
         if (!ip) return; // podCIDR exhausted: stays without a sandbox
-        emitControl(this.trace, this.sim.now, "control/network-up", { pod: p.key, node: p.node, ip });
+        emitControl(this.trace, this.sim.now, "network-up", { pod: p.key, node: p.node, ip });
         this.setRuntime(p, { ip, network: "up" });
         this.sim.callIn(restart ? this.cfg.containerRestartNs : this.cfg.containerStartNs, () => {
           if (p.epoch !== epoch || p.done || p.terminating || this.nodes.get(p.node)!.epoch !== nodeEpoch) return;
@@ -735,7 +735,7 @@ export class ControlPlane {
     p.kReady = false;
     p.rSucc = p.rFail = p.lFail = 0;
     if (restart) p.restarts++;
-    emitControl(this.trace, this.sim.now, "control/container-started", { pod: p.key, node: p.node, restart: p.restarts });
+    emitControl(this.trace, this.sim.now, "container-started", { pod: p.key, node: p.node, restart: p.restarts });
     this.setRuntime(p, { process: "running" });
     this.mutate((d) => {
       const pod = d.pods[p.key];
@@ -800,7 +800,7 @@ export class ControlPlane {
     const end = result === "timeout" ? now + secs(probe.timeoutSeconds) : now;
     const apply = () => {
       if (p.epoch !== epoch || p.done) return;
-      emitControl(this.trace, this.sim.now, "control/probe", { pod: p.key, node: p.node, probe: kind, result });
+      emitControl(this.trace, this.sim.now, "probe", { pod: p.key, node: p.node, probe: kind, result });
       if (kind === "readiness") this.readinessResult(p, probe, result === "success", epoch);
       else this.livenessResult(p, probe, result === "success");
     };
@@ -843,7 +843,7 @@ export class ControlPlane {
 
   private setKubeletReady(p: PodLife, ready: boolean, epoch: number): void {
     p.kReady = ready;
-    emitControl(this.trace, this.sim.now, "control/kubelet-ready", { pod: p.key, node: p.node, ready });
+    emitControl(this.trace, this.sim.now, "kubelet-ready", { pod: p.key, node: p.node, ready });
     this.sim.callIn(this.cfg.statusUpdateDelayNs, () => {
       if (p.done || !this.nodes.get(p.node)!.kubeletAlive) return;
       const value = p.kReady && p.containerUp && p.epoch >= epoch;
@@ -856,7 +856,7 @@ export class ControlPlane {
     const now = this.sim.now;
     p.epoch++;
     p.finishedAt = now;
-    emitControl(this.trace, now, "control/container-exited", { pod: p.key, node: p.node, reason, ip: p.ip });
+    emitControl(this.trace, now, "container-exited", { pod: p.key, node: p.node, reason, ip: p.ip });
     this.setRuntime(p, { process: "stopped" });
     if (reason === "killed") {
       const n = this.nodes.get(p.node)!;
@@ -898,7 +898,7 @@ export class ControlPlane {
     if (!expired && now - f < b!.ns) restartAt = f + b!.ns;
     const epoch = p.epoch;
     const nodeEpoch = this.nodes.get(p.node)!.epoch;
-    if (restartAt > now) emitControl(this.trace, now, "control/backoff", { pod: p.key, node: p.node, wait: restartAt - now });
+    if (restartAt > now) emitControl(this.trace, now, "backoff", { pod: p.key, node: p.node, wait: restartAt - now });
     this.sim.callAt(restartAt, () => {
       if (p.epoch !== epoch || p.done || p.terminating || this.nodes.get(p.node)!.epoch !== nodeEpoch) return;
       const cur = p.backoff;
@@ -941,7 +941,7 @@ export class ControlPlane {
     let sigtermAt = t0;
     let killAt = t0 + graceNs;
     if (preStopNs > 0) {
-      emitControl(this.trace, t0, "control/prestop", { pod: p.key, node: p.node, seconds: preStopNs / S });
+      emitControl(this.trace, t0, "prestop", { pod: p.key, node: p.node, seconds: preStopNs / S });
       if (preStopNs >= graceNs) {
         sigtermAt = t0 + graceNs;
         killAt = sigtermAt + this.cfg.preStopExtraGraceNs;
@@ -954,12 +954,12 @@ export class ControlPlane {
     };
     this.sim.callAt(killAt, () => {
       if (p.epoch !== epoch || p.done || !this.isAlive(p)) return;
-      emitControl(this.trace, this.sim.now, "control/sigkill", { pod: p.key, node: p.node });
+      emitControl(this.trace, this.sim.now, "sigkill", { pod: p.key, node: p.node });
       exit("sigkill");
     });
     this.sim.callAt(sigtermAt, () => {
       if (p.epoch !== epoch || p.done || !this.isAlive(p)) return;
-      emitControl(this.trace, this.sim.now, "control/sigterm", { pod: p.key, node: p.node });
+      emitControl(this.trace, this.sim.now, "sigterm", { pod: p.key, node: p.node });
       if (p.process === "hung") return; // a hung app handles no signal: SIGKILL it is
       const image = pod?.spec.containers[0]?.image ?? "";
       const behaviour = this.cfg.appShutdown({ namespace: p.namespace, name: p.name, image });
@@ -981,7 +981,7 @@ export class ControlPlane {
     this.sim.callIn(this.cfg.sandboxTeardownNs, () => {
       if (this.nodes.get(p.node)!.epoch !== nodeEpoch && !this.nodes.get(p.node)!.up) return;
       if (p.network === "gone") return;
-      emitControl(this.trace, this.sim.now, "control/network-gone", { pod: p.key, node: p.node });
+      emitControl(this.trace, this.sim.now, "network-gone", { pod: p.key, node: p.node });
       this.setRuntime(p, { network: "gone" });
     });
   }

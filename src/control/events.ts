@@ -1,35 +1,61 @@
 /**
  * Control-plane happenings that have no trace record type of their own (probe results, signals,
- * container exits and restarts, node heartbeats lost, evictions).
- *
- * engine/trace.ts has no record for them yet, so they are emitted as `scenario.event` records
- * whose action starts with "control/" and whose detail is space-separated `key=value` pairs
- * (values never contain spaces), e.g.
- *   { action: "control/probe", detail: "pod=default/web-1 node=node-a result=failure consecutive=1" }
- * Timeline steps themselves use the bare action names ("deletePod", …) with the same detail form.
- * report/faults.ts reads both. A dedicated `control.event` record type would be cleaner; this
- * module is the one place to change when it exists.
+ * container exits and restarts, sandbox set-up and teardown, node NotReady, evictions), emitted as
+ * `control.event` records (engine/trace.ts): the component, the action, the pod and node concerned,
+ * and further `key=value` pairs in `detail` (values never contain spaces), e.g.
+ *   { component: "kubelet", action: "probe", pod: "default/web-1", node: "node-a",
+ *     detail: "probe=readiness result=failure" }
+ * Timeline steps themselves are `scenario.event` records ("deletePod", …) with the same detail form.
+ * report/faults.ts reads both.
  */
-import type { Trace } from "../engine/trace.ts";
+import type { ControlComponent, Trace } from "../engine/trace.ts";
 
 export type ControlAction =
-  | "control/probe" // a readiness/liveness probe result: result=success|failure|timeout
-  | "control/kubelet-ready" // the kubelet's readiness verdict flipped: ready=true|false
-  | "control/sigterm"
-  | "control/sigkill"
-  | "control/prestop"
-  | "control/container-exited" // reason=killed|sigterm|sigkill|node-down
-  | "control/container-started" // restart=N
-  | "control/backoff" // CrashLoopBackOff wait: wait=<ns>
-  | "control/network-gone"
-  | "control/network-up"
-  | "control/node-not-ready"
-  | "control/node-ready"
-  | "control/evicted"
-  | "control/no-readiness-probe";
+  | "probe" // a readiness/liveness probe result: result=success|failure|timeout
+  | "kubelet-ready" // the kubelet's readiness verdict flipped: ready=true|false
+  | "sigterm"
+  | "sigkill"
+  | "prestop"
+  | "container-exited" // reason=killed|sigterm|sigkill|node-down
+  | "container-started" // restart=N
+  | "backoff" // CrashLoopBackOff wait: wait=<ns>
+  | "network-gone"
+  | "network-up"
+  | "node-not-ready"
+  | "node-ready"
+  | "evicted"
+  | "no-readiness-probe";
 
+/** The component each action belongs to. */
+const COMPONENT: { readonly [A in ControlAction]: ControlComponent } = {
+  probe: "kubelet",
+  "kubelet-ready": "kubelet",
+  sigterm: "kubelet",
+  sigkill: "kubelet",
+  prestop: "kubelet",
+  "container-exited": "container",
+  "container-started": "kubelet",
+  backoff: "kubelet",
+  "network-gone": "kubelet",
+  "network-up": "kubelet",
+  "node-not-ready": "node-lifecycle-controller",
+  "node-ready": "node",
+  evicted: "node-lifecycle-controller",
+  "no-readiness-probe": "kubelet",
+};
+
+/** Emits one control.event; `pod` and `node` in `fields` become the record's own fields. */
 export function emitControl(trace: Trace, time: number, action: ControlAction, fields: Record<string, string | number | boolean>): void {
-  trace.emit({ type: "scenario.event", time, action, detail: formatDetail(fields) });
+  const { pod, node, ...rest } = fields;
+  trace.emit({
+    type: "control.event",
+    time,
+    component: COMPONENT[action],
+    action,
+    ...(pod !== undefined ? { pod: String(pod) } : {}),
+    ...(node !== undefined ? { node: String(node) } : {}),
+    detail: formatDetail(rest),
+  });
 }
 
 /** `k=v` pairs in the given key order. */

@@ -13,17 +13,21 @@
  * Levels:
  * - "full": every record is kept in emission order (and indexed by type).
  * - "summary": for big runs. Low-volume records (rules.sync, pod/endpoint changes, conntrack
- *   flushes, scenario events, run markers) are still kept; high-volume ones (packet.*, request.outcome,
- *   conntrack.new/destroy) are only counted by (type, key1, key2), see SUMMARY_KEYS, and the
- *   latencies of successful requests are kept as a compact Float64 sample for percentiles.
+ *   flushes, scenario and control events, run markers) and request outcomes (one per request, which
+ *   every report needs) are still kept; high-volume ones (packet.*, conntrack.new/destroy) are only
+ *   counted by (type, key1, key2), see SUMMARY_KEYS, and the latencies of successful requests are
+ *   kept as a compact Float64 sample for percentiles.
  * Counters are maintained at both levels, so a report can use `count*` regardless of level.
  */
 import type { SimTime } from "./time.ts";
 
 // ---- reasons and outcomes -------------------------------------------------------------------
 
-/** What finally happened to a packet: exactly one fate per packet. */
-export type PacketFate = "delivered" | "dropped" | "rejected";
+/**
+ * What finally happened to a packet: exactly one fate per packet. "in-flight": the packet was
+ * still on a link or queued at a node when the run stopped (emitted once, at the end time).
+ */
+export type PacketFate = "delivered" | "dropped" | "rejected" | "in-flight";
 
 export type PacketFateReason =
   // delivered
@@ -43,7 +47,9 @@ export type PacketFateReason =
   | "socket-closed" // arrived for a connection the endpoint already closed
   | "ttl-exceeded"
   // rejected
-  | "iptables-reject"; // a REJECT target (the sender gets ICMP port unreachable / TCP RST)
+  | "iptables-reject" // a REJECT target (the sender gets ICMP port unreachable / TCP RST)
+  // in-flight
+  | "run-ended"; // still travelling when the run stopped
 
 /** What a client saw for one request: exactly one outcome per request. */
 export type RequestOutcome = "ok" | "refused" | "reset" | "timeout" | "error";
@@ -55,6 +61,8 @@ export type RequestOutcomeReason =
   | "connect-timeout" // SYNs unanswered until the connect timeout
   | "response-timeout" // connected, but no (complete) response in time
   | "no-route" // the client's own stack had no route
+  | "local-port-exhausted" // connect() found no free ephemeral port for the 4-tuple (EADDRNOTAVAIL)
+  | "empty-reply" // the server closed the connection before answering (curl: (52) Empty reply from server)
   | "http-error"; // the server answered with an error status
 
 /** Why a conntrack entry went away (mirrors netfilter/conntrack.ts CtDestroyReason; engine/ cannot import it). */
@@ -201,6 +209,25 @@ export interface EndpointChangeRecord extends Base {
   readonly node?: string;
 }
 
+/** Which part of Kubernetes (or the machine) a control.event comes from. */
+export type ControlComponent = "kubelet" | "container" | "node" | "node-lifecycle-controller";
+
+/**
+ * A control-plane happening without a record type of its own: probe results, signals, container
+ * exits and restarts, sandbox set-up/teardown, node NotReady, evictions (control/events.ts lists
+ * the actions). `detail` holds further `key=value` pairs (values without spaces).
+ */
+export interface ControlEventRecord extends Base {
+  readonly type: "control.event";
+  readonly component: ControlComponent;
+  /** e.g. "probe", "sigterm", "container-exited", "network-gone", "node-not-ready". */
+  readonly action: string;
+  /** "namespace/name" of the pod concerned, when one is. */
+  readonly pod?: string;
+  readonly node?: string;
+  readonly detail: string;
+}
+
 /** A scenario timeline step ("scale hostnames to 5", "delete pod …"). */
 export interface ScenarioEventRecord extends Base {
   readonly type: "scenario.event";
@@ -225,6 +252,7 @@ export type TraceRecord =
   | PodChangeRecord
   | EndpointChangeRecord
   | ScenarioEventRecord
+  | ControlEventRecord
   | RunMarkRecord;
 
 export type TraceType = TraceRecord["type"];
@@ -241,7 +269,7 @@ const SUMMARY_KEYS: { readonly [T in TraceType]: { readonly volume: boolean; rea
   "packet.fate": { volume: true, k1: (r) => r.fate, k2: (r) => r.reason },
   "packet.hook": { volume: true, k1: (r) => r.verdict, k2: (r) => r.table },
   "packet.nat": { volume: true, k1: (r) => r.kind, k2: (r) => r.node },
-  "request.outcome": { volume: true, k1: (r) => r.outcome, k2: (r) => r.servedBy ?? r.reason },
+  "request.outcome": { volume: false, k1: (r) => r.outcome, k2: (r) => r.servedBy ?? r.reason },
   "conntrack.new": { volume: true, k1: (r) => r.node, k2: () => undefined },
   "conntrack.destroy": { volume: true, k1: (r) => r.reason, k2: (r) => r.node },
   "conntrack.flush": { volume: false, k1: (r) => r.node, k2: () => undefined },
@@ -249,6 +277,7 @@ const SUMMARY_KEYS: { readonly [T in TraceType]: { readonly volume: boolean; rea
   "pod.change": { volume: false, k1: (r) => r.change, k2: () => undefined },
   "endpoint.change": { volume: false, k1: (r) => r.change, k2: (r) => r.service },
   "scenario.event": { volume: false, k1: (r) => r.action, k2: () => undefined },
+  "control.event": { volume: false, k1: (r) => r.action, k2: (r) => r.component },
   "run.mark": { volume: false, k1: (r) => r.mark, k2: () => undefined },
 };
 
@@ -282,6 +311,36 @@ export class Trace {
   stores(type: TraceType): boolean {
     if (this.level === "summary" && SUMMARY_KEYS[type].volume) return false;
     return this.keepFn ? this.keepFn(type) : true;
+  }
+
+  /**
+   * Whether an emit of this type needs the record itself (it is stored, or someone listens).
+   * When false, a hot path may call tally() with the record's two summary keys instead of
+   * building it: counters come out the same.
+   */
+  wants(type: TraceType): boolean {
+    return this.listeners.length > 0 || this.stores(type);
+  }
+
+  /**
+   * Counts one record of `type` with summary keys k1, k2 (those SUMMARY_KEYS would take from it)
+   * without building it. Only for types wants() is false for; not for request.outcome (latencies).
+   */
+  tally(type: TraceType, time: SimTime, k1: string | number | undefined, k2: string | number | undefined): void {
+    if (time < this.lastTime) throw new Error(`trace: ${type} at ${time} is before the previous record (${this.lastTime})`);
+    this.lastTime = time;
+    let c = this.counts.get(type);
+    if (!c) {
+      c = { total: 0, by: new Map() };
+      this.counts.set(type, c);
+    }
+    c.total++;
+    let inner = c.by.get(k1);
+    if (!inner) {
+      inner = new Map();
+      c.by.set(k1, inner);
+    }
+    inner.set(k2, (inner.get(k2) ?? 0) + 1);
   }
 
   /** Records one event. Times must not go backwards (the trace is in simulation order). */

@@ -33,6 +33,7 @@ import {
   percentiles,
   plainVerdict,
 } from "./stats.ts";
+import { faultReports } from "./faults.ts";
 import {
   OUTCOMES,
   REPORT_SCHEMA,
@@ -40,6 +41,8 @@ import {
   r6,
   round6,
   type ClientReport,
+  type EndpointBucket,
+  type EndpointTimeline,
   type EndpointReport,
   type FailedCounts,
   type FairnessView,
@@ -265,12 +268,26 @@ export function buildReport(input: ReportInput): Report {
   const buckets: OutcomeBucket[] = [];
   for (let i = 0; i < nBuckets; i++) buckets.push({ startMs: nsToMs(i * intervalNs), ok: 0, refused: 0, reset: 0, timeout: 0, error: 0 });
 
+  // Per endpoint: requests by start interval (sparse).
+  const perEp = new Map<number, { pod: string; buckets: Map<number, EndpointBucket> }>();
+
   for (const rec of input.trace) {
     if (rec.type !== "request.outcome") continue;
     const r = rec as RequestOutcomeRecord;
     const o = r.outcome;
     addOutcome(total, o);
     buckets[Math.floor(r.time / intervalNs)]![o]++;
+    {
+      const k = r.endpointAddr !== undefined && r.endpointPort !== undefined ? key(r.endpointAddr, r.endpointPort) : -1;
+      let pe = perEp.get(k);
+      if (!pe) perEp.set(k, (pe = { pod: "", buckets: new Map() }));
+      if (pe.pod === "" && k >= 0) pe.pod = r.servedBy ?? podByIp.get(r.endpointAddr!) ?? "";
+      const bi = Math.floor(r.start / intervalNs);
+      let b = pe.buckets.get(bi);
+      if (!b) pe.buckets.set(bi, (b = { startMs: nsToMs(bi * intervalNs), sent: 0, ok: 0, refused: 0, reset: 0, timeout: 0, error: 0 }));
+      b.sent++;
+      b[o]++;
+    }
     let byR = reasons.get(o);
     if (!byR) reasons.set(o, (byR = new Map()));
     byR.set(r.reason, (byR.get(r.reason) ?? 0) + 1);
@@ -435,6 +452,11 @@ export function buildReport(input: ReportInput): Report {
   const events = input.trace
     .filter((r): r is Extract<TraceRecord, { type: "scenario.event" }> => r.type === "scenario.event")
     .map((r) => ({ timeMs: nsToMs(r.time), action: r.action, detail: r.detail }));
+  const perEndpoint: EndpointTimeline[] = [...perEp.entries()]
+    .map(([k, v]) => ({ k, endpoint: k < 0 ? "" : `${formatIPv4(Math.floor(k / 65536))}:${k % 65536}`, pod: v.pod, buckets: [...v.buckets.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]) }))
+    .sort((a, b) => (a.k < 0 ? 1 : b.k < 0 ? -1 : a.k - b.k))
+    .map(({ endpoint, pod, buckets: bs }) => ({ endpoint, pod, buckets: bs }));
+  const faults = faultReports(input.trace, endNs);
 
   // ---- findings ----
   const analysis: string[] = [];
@@ -481,7 +503,8 @@ export function buildReport(input: ReportInput): Report {
         : null,
     services: serviceReports,
     clients: clientReports,
-    outcomes: { byReason, overTime: buckets, events },
+    outcomes: { byReason, overTime: buckets, perEndpoint, events },
+    faults,
     latency: { overall: latencySummary(allOkLatencies), histogram: histogram(allOkLatencies) },
     analysis,
     context: {

@@ -15,6 +15,9 @@
  * Units: shares are fractions in [0, 1]; times and latencies are milliseconds of simulated time.
  */
 import type { TraceRecord } from "../engine/trace.ts";
+import type { FaultReport } from "./faults.ts";
+
+export type { FaultReport, FaultPodReport, FaultWindow, WindowCounts } from "./faults.ts";
 
 export const REPORT_SCHEMA = "svcsim.report/v1";
 
@@ -209,6 +212,25 @@ export interface OutcomeBucket {
   error: number;
 }
 
+/** Requests that started in one interval and reached one endpoint (sent = ok + the failures). */
+export interface EndpointBucket {
+  startMs: number;
+  sent: number;
+  ok: number;
+  refused: number;
+  reset: number;
+  timeout: number;
+  error: number;
+}
+
+export interface EndpointTimeline {
+  /** "ip:port" the connection was DNATed to; "" for requests that reached no endpoint (REJECT, no local port). */
+  endpoint: string;
+  pod: string;
+  /** Only intervals in which requests started, in time order. */
+  buckets: EndpointBucket[];
+}
+
 export interface TimelineMark {
   timeMs: number;
   action: string;
@@ -244,8 +266,12 @@ export interface Report {
     /** Every (outcome, reason) pair seen, with counts, sorted. */
     byReason: { outcome: OutcomeName; reason: string; count: number }[];
     overTime: OutcomeBucket[];
+    /** Per endpoint, requests by start interval and outcome (the run.intervalMs grid). */
+    perEndpoint: EndpointTimeline[];
     events: TimelineMark[];
   };
+  /** One entry per timeline fault: its stages' times and the requests of each window. */
+  faults: FaultReport[];
   latency: { overall: LatencySummary | null; histogram: LatencyHistogram | null };
   /** Plain-words findings, most important first. */
   analysis: string[];

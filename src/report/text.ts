@@ -4,12 +4,13 @@
  * hanging indent, verbatim rule lines hard-wrap with an indented continuation.
  *
  * Sections: header, client (curl) output, one distribution table per service with its fairness
- * lines, outcomes, latency, clients, findings, then the node rules with counters, conntrack and a
- * packet explanation when the report carries them.
+ * lines, outcomes (with a strip per endpoint: one character per interval), faults (each fault's
+ * stage times and its windows' requests), latency, clients, findings, then the node rules with
+ * counters, conntrack and a packet explanation when the report carries them.
  */
 import { formatP } from "./stats.ts";
 import { fit, hardWrap, table, wrap, WIDTH } from "./layout.ts";
-import { OUTCOMES, type FairnessView, type LatencySummary, type Report, type ServiceReport } from "./model.ts";
+import { OUTCOMES, type EndpointTimeline, type FairnessView, type FaultReport, type LatencySummary, type Report, type ServiceReport } from "./model.ts";
 
 export interface TextOptions {
   /** Include the rules with counters, conntrack listing and packet explanation (default true). */
@@ -68,6 +69,71 @@ function serviceSection(s: ServiceReport): string[] {
   return out;
 }
 
+const STRIP_LABEL = 22;
+const STRIP_WIDTH = WIDTH - STRIP_LABEL - 1;
+
+/**
+ * One character per interval (intervals merged when there are more than fit): " " nothing sent,
+ * "." all ok, else the most frequent failure: R refused, X reset, T timeout, E error (lower case
+ * when some requests of the interval were still ok).
+ */
+function endpointStrips(eps: readonly EndpointTimeline[], intervalMs: number, endMs: number): string[] {
+  if (eps.length === 0 || !(intervalMs > 0)) return [];
+  const n = Math.floor(endMs / intervalMs) + 1;
+  const per = Math.max(1, Math.ceil(n / STRIP_WIDTH));
+  const cols = Math.ceil(n / per);
+  const out = [`Outcomes per endpoint by start time, one column per ${(intervalMs * per / 1000).toFixed(3)} s`, `(. ok, R refused, X reset, T timeout, E error; lower case: some ok):`];
+  for (const e of eps) {
+    const acc = Array.from({ length: cols }, () => ({ ok: 0, refused: 0, reset: 0, timeout: 0, error: 0 }));
+    for (const b of e.buckets) {
+      const c = acc[Math.min(cols - 1, Math.floor(Math.round(b.startMs / intervalMs) / per))]!;
+      c.ok += b.ok; c.refused += b.refused; c.reset += b.reset; c.timeout += b.timeout; c.error += b.error;
+    }
+    const strip = acc.map((c) => {
+      const fails: [number, string][] = [[c.refused, "R"], [c.reset, "X"], [c.timeout, "T"], [c.error, "E"]];
+      let best: [number, string] = [0, ""];
+      for (const f of fails) if (f[0] > best[0]) best = f;
+      if (best[0] === 0) return c.ok > 0 ? "." : " ";
+      return c.ok > 0 ? best[1].toLowerCase() : best[1];
+    }).join("");
+    const label = e.endpoint === "" ? "(no endpoint)" : e.pod ? `${e.pod}` : e.endpoint;
+    out.push(`${fit(label, STRIP_LABEL).padEnd(STRIP_LABEL)} ${strip}`.replace(/\s+$/, ""));
+  }
+  return out;
+}
+
+const sec = (ms: number | null): string => (ms === null ? "-" : (ms / 1000).toFixed(3));
+const plus = (ms: number | null, t0: number): string => (ms === null ? "" : `+${((ms - t0) / 1000).toFixed(3)}`);
+
+function faultSection(f: FaultReport): string[] {
+  const out = wrap(`t=${sec(f.timeMs)}s ${f.action} ${f.detail}`, "", "    ");
+  const rows: string[][] = [];
+  const stage = (name: string, ms: number | null) => rows.push([name, sec(ms), plus(ms, f.timeMs)]);
+  stage("probe failure", f.probeFailureMs);
+  stage("endpoint not ready", f.notReadyMs);
+  const nodes = new Map<string, number>();
+  for (const p of f.pods) for (const r of p.rulesUpdatedMs) nodes.set(r.node, Math.max(nodes.get(r.node) ?? 0, r.timeMs));
+  for (const [node, ms] of [...nodes.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) stage(`rules updated ${node}`, ms);
+  if (nodes.size === 0) stage("rules updated", null);
+  stage("last new connection", f.lastNewConnectionMs);
+  stage("replacement ready", f.replacementReadyMs);
+  stage("recovered", f.recoveredMs);
+  if (f.pods.length > 0) {
+    out.push(...wrap(`pods: ${f.pods.map((p) => `${p.pod}${p.ip ? ` (${p.ip})` : ""}${p.replacement && p.replacement !== p.pod ? ` → ${p.replacement}` : ""}`).join(", ")}`, "  ", "    "));
+    out.push(...table([{ header: "stage", flex: true }, { header: "t (s)", right: true }, { header: "after fault", right: true }], rows, "  "));
+  }
+  out.push(
+    ...table(
+      [{ header: "window", flex: true }, { header: "from (s)", right: true }, { header: "sent", right: true }, { header: "ok", right: true }, { header: "refused", right: true }, { header: "reset", right: true }, { header: "timeout", right: true }, { header: "error", right: true }],
+      f.windows.map((w) => [w.name, sec(w.fromMs), String(w.requests.sent), String(w.requests.ok), String(w.requests.failed.refused), String(w.requests.failed.reset), String(w.requests.failed.timeout), String(w.requests.failed.error)]),
+      "  ",
+    ),
+  );
+  const q = f.requests;
+  out.push(...wrap(`${q.failed.total} of ${q.sent} requests started until t=${sec(f.untilMs)}s failed; ${q.failed.total > 0 ? `the last failure ended ${(f.timeToRecoveryMs / 1000).toFixed(3)} s after the fault` : "none failed"}`, "  ", "    "));
+  return out;
+}
+
 function latencyRow(name: string, l: LatencySummary): string[] {
   return [name, String(l.n), ms3(l.p50), ms3(l.p90), ms3(l.p99), ms3(l.max)];
 }
@@ -110,6 +176,15 @@ export function renderText(report: Report, opts: TextOptions = {}): string {
     if (failing.length > shown.length) out.push(`  … ${failing.length - shown.length} more (see the JSON or the chart)`);
   }
   for (const e of report.outcomes.events) out.push(...wrap(`t=${(e.timeMs / 1000).toFixed(3)}s ${e.action} ${e.detail}`, "  event ", "    "));
+  if (report.faults.length > 0 || failing.length > 0) out.push(...endpointStrips(report.outcomes.perEndpoint, report.run.intervalMs, report.run.endMs));
+
+  if (report.faults.length > 0) {
+    out.push(...heading("Faults (times in simulated seconds)"));
+    report.faults.forEach((f, i) => {
+      if (i > 0) out.push("");
+      out.push(...faultSection(f));
+    });
+  }
 
   out.push(...heading("Latency of ok requests (ms, nearest rank)"));
   const lrows: string[][] = [];

@@ -16,8 +16,29 @@
  * remain, as after real curls), or at run.duration if that comes first; `drain: true` instead runs
  * until nothing is pending (TIME_WAIT and conntrack entries expired).
  *
- * Not applied here: the scenario timeline (pod deletion, node failure, scaling…) and kube-proxy
- * re-syncs; the network is built once from the state at t=0.
+ * The timeline (pod deletion, kills, readiness failures, hangs, node failures, scaling, rollouts)
+ * runs on the timed control plane (control/ControlPlane: kubelets, controllers, every node's
+ * kube-proxy with its own sync timing), created only when the scenario has a timeline (without one
+ * the cluster stays as built at t=0). Its effects reach the data plane here:
+ * - kube-proxy syncs restore their payloads on the node's netfilter (`--noflush`; a fresh table set
+ *   for a kube-proxy that starts on a rebooted node); its UDP `conntrack -D` runs on the node's table;
+ * - a pod's sandbox (network "up") becomes a network namespace with its IP, a socket layer and its
+ *   node's route; "gone" removes it: the IP blackholes (packets dropped at the node, SYNs
+ *   retransmitted until the client's connect timeout);
+ * - its process: "running" listens and serves (a new app instance per container start);
+ *   "stopped" closes the listener (SYNs answered with RST: refused) and the kernel closes the
+ *   accepted sockets (FIN: a request still waiting gets an empty reply, counted as reset);
+ *   "hung" keeps accepting but never answers; "terminating" (an app that drains on SIGTERM, see the
+ *   scenario's apps[].onSigterm) closes its listener, finishes in-flight requests with
+ *   "Connection: close" and closes idle keep-alive connections;
+ * - a node that is down forwards and answers nothing ("node-down"); back up, it has empty
+ *   conntrack and netfilter tables until its kube-proxy's first sync.
+ * Clients whose own host is on a node that goes down keep running (their packets die at the node);
+ * not modelled: the client process dying with its machine.
+ *
+ * With a timeline, the run does not stop before the last step has been applied; `drain` then runs
+ * until every conntrack table is empty as well (the control plane's periodic work never ends).
+ * Packets still travelling when the run stops get the fate "in-flight".
  */
 import { Simulation } from "../engine/sim.ts";
 import { RngRoot } from "../engine/rng.ts";
@@ -33,13 +54,17 @@ import { generateRules } from "../kubeproxy/generate.ts";
 import { ClusterNetwork, type NetHost, type NetworkConfig } from "../datapath/network.ts";
 import { TcpHost, TcpKernel } from "../traffic/tcp.ts";
 import { AppRuntime, APP_DEFAULT_PORT, PodApp } from "../traffic/apps.ts";
+import { ControlPlane, type PodRuntime } from "../control/controlplane.ts";
+import type { ControlPlaneConfig } from "../control/config.ts";
+import { scheduleTimeline } from "../control/timeline.ts";
 import { ClientRuntime, type ClientConfig } from "../traffic/client.ts";
+import { HostStack, UdpAppRuntime, UdpClient, UdpHost, UdpServerApp, udpClientConfig, type UdpSocket } from "../traffic/udp.ts";
 import type { ConnectionRecord, RequestRecord } from "../traffic/types.ts";
 import { InputError } from "../errors.ts";
 import { buildInitialState } from "./build.ts";
 import { appForImage } from "./load.ts";
 import { CLUSTER_NAMES_STREAM } from "./static.ts";
-import type { ClientSpec, Scenario } from "./types.ts";
+import type { ClientSpec, ControlPlaneDuration, Scenario } from "./types.ts";
 
 export interface RunOptions {
   /** Overrides scenario.run.seed. */
@@ -60,6 +85,8 @@ export interface RunOptions {
   readonly initialState?: ClusterState;
   /** Observer of each trace record as it is emitted (debugging, live views). */
   readonly onRecord?: (rec: TraceRecord) => void;
+  /** Called once the world is built (rules installed, sockets listening), just before simulated time starts (benchmarks time set-up and run apart). */
+  readonly onSetupDone?: () => void;
 }
 
 export interface RunProgress {
@@ -90,14 +117,17 @@ export interface RunResult {
   readonly trace: Trace;
   readonly requests: readonly RequestRecord[];
   readonly connections: readonly ConnectionRecord[];
-  /** The cluster state at the end (= at t=0 while the timeline is not applied). */
+  /** The cluster state at the end (as the control plane left it; the t=0 state without a timeline). */
   readonly state: ClusterState;
+  /** The timed control plane (present when the scenario has a timeline). */
+  readonly controlPlane?: ControlPlane;
   readonly nodes: readonly RunNode[];
   readonly network: ClusterNetwork;
   readonly packets: {
     readonly sent: number;
+    /** Fates other than "in-flight" (delivered, dropped, rejected). */
     readonly fated: number;
-    /** Sent but without a fate when the run stopped. */
+    /** Still travelling when the run stopped (each has an "in-flight" packet.fate record). */
     readonly inFlight: number;
   };
   /** Kernel rules evaluated on all nodes (linear iptables semantics). */
@@ -120,6 +150,53 @@ interface World {
   tcp: TcpKernel;
   clients: ClientRuntime;
   tcpHosts: Map<number, TcpHost>;
+  cp: ControlPlane | undefined;
+}
+
+/** The scenario's `controlPlane:` names → ControlPlaneConfig fields. */
+const CONTROL_PLANE_FIELDS: { readonly [K in ControlPlaneDuration]: keyof ControlPlaneConfig } = {
+  kubeletWatchDelay: "kubeletWatchDelayNs",
+  sandboxSetupDelay: "sandboxSetupNs",
+  containerStartDelay: "containerStartNs",
+  containerRestartDelay: "containerRestartNs",
+  statusUpdateDelay: "statusUpdateDelayNs",
+  sandboxTeardownDelay: "sandboxTeardownNs",
+  plegRelistPeriod: "plegRelistPeriodNs",
+  crashLoopInitialBackoff: "crashLoopInitialNs",
+  crashLoopMaxBackoff: "crashLoopMaxNs",
+  endpointSliceDelay: "endpointSliceDelayNs",
+  controllerDelay: "controllerDelayNs",
+  schedulerDelay: "schedulerDelayNs",
+  kubeProxyWatchDelay: "kubeProxyWatchDelayNs",
+  kubeProxyStartDelay: "kubeProxyStartNs",
+  kubeletStartDelay: "kubeletStartNs",
+  nodeHeartbeatPeriod: "nodeHeartbeatPeriodNs",
+  nodeMonitorPeriod: "nodeMonitorPeriodNs",
+  nodeMonitorGracePeriod: "nodeMonitorGracePeriodNs",
+  podEvictionTimeout: "notReadyTolerationNs",
+};
+
+/** The control plane's configuration from the scenario (delays, default probe, the apps' SIGTERM handling). */
+export function controlPlaneConfigOf(scenario: Scenario): Partial<ControlPlaneConfig> {
+  const out: Record<string, unknown> = {};
+  const c = scenario.controlPlane ?? {};
+  for (const k of Object.keys(CONTROL_PLANE_FIELDS) as ControlPlaneDuration[]) if (c[k] !== undefined) out[CONTROL_PLANE_FIELDS[k]] = c[k];
+  if (c.defaultReadinessProbe) out.defaultReadinessProbe = c.defaultReadinessProbe;
+  out.appShutdown = (pod: { image: string }) => {
+    const s = appForImage(scenario.apps, pod.image)?.onSigterm;
+    return { sigtermExitSeconds: s === undefined ? 0 : s === "ignore" ? null : s.exitAfterNs / 1e9 };
+  };
+  return out as Partial<ControlPlaneConfig>;
+}
+
+/** One pod's sandbox on the data plane: its namespace, socket layer and current app process. */
+interface PodProc {
+  readonly key: string;
+  readonly host: NetHost;
+  readonly stack: TcpHost;
+  app: PodApp | undefined;
+  /** Ports the app listens on while it runs. */
+  ports: number[];
 }
 
 function buildWorld(scenario: Scenario, seed: number, opts: RunOptions): World {
@@ -135,38 +212,160 @@ function buildWorld(scenario: Scenario, seed: number, opts: RunOptions): World {
   }
   const tcp = new TcpKernel(sim, net);
   const tcpHosts = new Map<number, TcpHost>();
+  // UDP sockets beside TCP in every namespace (traffic/udp.ts; HostStack demultiplexes).
+  const udpHosts = new Map<number, UdpHost>();
+  const udpFor = (h: NetHost): UdpHost => {
+    let u = udpHosts.get(h.id);
+    if (!u) {
+      u = new UdpHost(net, h.id, h.name, h.addr, rng.stream(`udp/ports@${h.key}`));
+      udpHosts.set(h.id, u);
+    }
+    return u;
+  };
   const stackFor = (h: NetHost): TcpHost => {
     let t = tcpHosts.get(h.id);
     if (!t) {
       t = new TcpHost(tcp, h.id, h.name, h.addr, rng.stream(`tcp/ports@${h.key}`));
       tcpHosts.set(h.id, t);
-      net.attach(h, t);
+      net.attach(h, new HostStack(t, udpFor(h)));
     }
     return t;
   };
   for (const h of net.hosts) stackFor(h);
 
-  // Apps in pods.
+  // Apps in pods: one PodApp per container process, listening on the containers' TCP ports.
   const appRt = new AppRuntime(sim);
-  for (const h of net.hosts) {
-    if (h.kind !== "pod") continue;
-    const pod = state.pods[h.key];
-    if (!pod) continue;
-    const stack = stackFor(h);
+  const udpRt = new UdpAppRuntime(sim);
+  /** Per pod: the UDP sockets its app answers on (containers' UDP ports). */
+  const udpSockets = new Map<string, UdpSocket[]>();
+  const procs = new Map<string, PodProc>();
+  const startApp = (pp: PodProc, pods: ClusterState["pods"]): void => {
+    const pod = pods[pp.key];
+    if (!pod) return;
     let app: PodApp | undefined;
+    const ports: number[] = [];
     for (const c of pod.spec.containers) {
       const spec = appForImage(scenario.apps, c.image);
       if (!spec) continue;
-      app ??= new PodApp(appRt, spec.app, pod.meta.name, h.addr, spec.serviceTime, rng.stream(`app/${pod.meta.name}`), spec.text);
-      const ports = c.ports.filter((p) => p.protocol === "TCP").map((p) => p.containerPort);
-      if (ports.length === 0) ports.push(APP_DEFAULT_PORT[spec.app]);
-      for (const port of ports) if (!stack.hasListener(port)) stack.listen(port, app);
+      app ??= new PodApp(appRt, spec.app, pod.meta.name, pp.host.addr, spec.serviceTime, rng.stream(`app/${pod.meta.name}`), spec.text);
+      const cp = c.ports.filter((p) => p.protocol === "TCP").map((p) => p.containerPort);
+      if (cp.length === 0) cp.push(APP_DEFAULT_PORT[spec.app]);
+      for (const port of cp) {
+        if (pp.stack.hasListener(port)) continue;
+        pp.stack.listen(port, app);
+        ports.push(port);
+      }
+      const udpPorts = c.ports.filter((p) => p.protocol === "UDP").map((p) => p.containerPort);
+      if (udpPorts.length > 0) {
+        const u = udpFor(pp.host);
+        const uapp = new UdpServerApp(udpRt, spec.app, pod.meta.name, pp.host.addr, spec.serviceTime, rng.stream(`app-udp/${pod.meta.name}`), spec.text);
+        const socks = udpSockets.get(pp.key) ?? [];
+        for (const port of udpPorts) if (!u.hasSocket(port)) socks.push(u.bind(port, uapp));
+        udpSockets.set(pp.key, socks);
+      }
     }
+    pp.app = app;
+    pp.ports = ports;
+  };
+  const stopListening = (pp: PodProc): void => {
+    for (const port of pp.ports) pp.stack.unlisten(port);
+    pp.ports = [];
+    for (const s of udpSockets.get(pp.key) ?? []) s.close();
+    udpSockets.delete(pp.key);
+  };
+  for (const h of net.hosts) {
+    if (h.kind !== "pod" || !state.pods[h.key]) continue;
+    const pp: PodProc = { key: h.key, host: h, stack: stackFor(h), app: undefined, ports: [] };
+    procs.set(h.key, pp);
+    startApp(pp, state.pods);
   }
 
   const clients = new ClientRuntime(sim, trace);
-  for (const c of scenario.clients) clients.add(clientConfig(c, state, net, stackFor, rng));
-  return { sim, rng, trace, state, net, tcp, clients, tcpHosts };
+  // Which endpoint each connection was DNATed to: names the endpoint of requests that fail unanswered.
+  const flowEndpoint = new Map<number, number>();
+  net.onDnat = (flow, addr, port) => {
+    if (flow >= 0 && !flowEndpoint.has(flow)) flowEndpoint.set(flow, addr * 65536 + port);
+  };
+  clients.endpointOf = (flow) => flowEndpoint.get(flow) ?? -1;
+  for (const c of scenario.clients) {
+    const cc = clientConfig(c, state, net, stackFor, rng);
+    if (c.protocol === "UDP") new UdpClient(clients, udpClientConfig(cc, udpFor(net.hosts[cc.host.hostId]!), c.reusePort ?? false, () => tcp.newFlowId()));
+    else clients.add(cc);
+  }
+
+  let cp: ControlPlane | undefined;
+  if (scenario.timeline.length > 0) {
+    cp = new ControlPlane({
+      sim, rng, trace, state,
+      kubeProxy: scenario.kubeProxy,
+      config: controlPlaneConfigOf(scenario),
+      startupSync: false, // the rules restored above are kube-proxy's first sync
+      install: (i) => {
+        net.installRules(i.node, [i.rules.filter, i.rules.nat], { noflush: true, ...(i.first ? { fresh: new Netfilter() } : {}) });
+      },
+      conntrackDelete: (node, filter, _command, time) => net.node(node).ct.delete(filter, time),
+    });
+    const plane = cp;
+    const dropProc = (pp: PodProc): void => {
+      pp.app?.kill();
+      pp.stack.dropAllSockets();
+      pp.stack.up = false;
+      procs.delete(pp.key);
+    };
+    plane.onNodeChange((node, up) => {
+      if (!up) for (const pp of [...procs.values()]) if (pp.host.node?.name === node) dropProc(pp); // the machine died with its sockets
+      net.setNodeUp(node, up);
+      if (up) net.installRules(node, [], { fresh: new Netfilter() }); // a rebooted kernel: empty tables until kube-proxy syncs
+    });
+    plane.onPodRuntimeChange((rt: PodRuntime) => podRuntimeChanged(rt));
+    const podRuntimeChanged = (rt: PodRuntime): void => {
+      let pp = procs.get(rt.key);
+      const addr = rt.ip === "" ? null : parseIPv4(rt.ip);
+      if (rt.network === "gone" || addr === null) {
+        if (pp) dropProc(pp);
+        net.removePodHost(rt.key, plane.state);
+        return;
+      }
+      if (!net.node(rt.node).up) return;
+      if (pp && pp.host.addr !== addr) {
+        dropProc(pp);
+        pp = undefined;
+      }
+      if (!pp) {
+        const h = net.addPodHost(rt.key, rt.name, addr, rt.node, plane.state);
+        const stack = stackFor(h);
+        stack.up = true;
+        pp = { key: rt.key, host: h, stack, app: undefined, ports: [] };
+        procs.set(rt.key, pp);
+      }
+      switch (rt.process) {
+        case "running":
+        case "hung":
+          if (!pp.app || pp.app.dead || pp.app.draining) {
+            if (pp.app && !pp.app.dead) {
+              pp.app.kill();
+              stopListening(pp);
+              pp.stack.closeServerConnections();
+            }
+            startApp(pp, plane.state.pods);
+          }
+          if (pp.app) pp.app.hung = rt.process === "hung";
+          return;
+        case "terminating":
+          stopListening(pp);
+          pp.app?.drain(pp.stack.serverConnections());
+          return;
+        case "stopped":
+          stopListening(pp);
+          if (pp.app) pp.app.kill();
+          pp.app = undefined;
+          pp.stack.closeServerConnections();
+          return;
+      }
+    };
+    scheduleTimeline(plane, scenario.timeline);
+  }
+  return { sim, rng, trace, state, net, tcp, clients, tcpHosts, cp };
 }
 
 /** The target address of a client: a Service's cluster IP (looked up in the state when not pinned) or the IP. */
@@ -216,15 +415,28 @@ function clientConfig(c: ClientSpec, state: ClusterState, net: ClusterNetwork, s
 export function runScenario(scenario: Scenario, opts: RunOptions = {}): RunResult {
   const seed = opts.seed ?? scenario.run.seed;
   const w = buildWorld(scenario, seed, opts);
-  const { sim, net, tcp, clients, trace } = w;
+  const { sim, net, tcp, clients, trace, cp } = w;
   let clientsDoneAt = -1;
-  const finished = (): boolean => clients.allDone && tcp.openConns === 0;
+  const lastStep = scenario.timeline.reduce((m, e) => Math.max(m, e.atNs), 0);
+  const finished = (): boolean => clients.allDone && tcp.openConns === 0 && sim.now >= lastStep;
   const stopIfFinished = () => {
     if (clients.allDone && clientsDoneAt < 0) clientsDoneAt = sim.now;
     if (opts.until === undefined && !opts.drain && finished()) sim.stop();
   };
   tcp.onIdle = stopIfFinished;
   clients.onClientDone = stopIfFinished;
+  if (cp) {
+    // The run waits for the last timeline step (scheduled before this, so it runs first at that time).
+    sim.callAt(lastStep, stopIfFinished);
+    if (opts.drain && opts.until === undefined) {
+      // The control plane never runs out of work: drain ends once traffic and conntrack are done.
+      const poll = () => {
+        if (finished() && net.nodes.every((n) => n.ct.size === 0)) sim.stop();
+        else sim.callIn(1_000_000_000, poll);
+      };
+      sim.callAt(lastStep, poll);
+    }
+  }
 
   const progress = opts.onProgress;
   if (progress) {
@@ -236,11 +448,13 @@ export function runScenario(scenario: Scenario, opts: RunOptions = {}): RunResul
     sim.callIn(interval, tick);
   }
 
+  opts.onSetupDone?.();
   trace.emit({ type: "run.mark", time: 0, mark: "start" });
   const limit = opts.until ?? (opts.drain ? MAX_SIM_TIME : scenario.run.durationNs ?? MAX_SIM_TIME);
   if (opts.until !== undefined || opts.drain || !finished()) sim.run(limit);
   if (clients.allDone && clientsDoneAt < 0) clientsDoneAt = sim.now;
   const endTime = sim.now;
+  const inFlight = net.endInFlight();
   trace.emit({ type: "run.mark", time: endTime, mark: "end" });
   progress?.({ now: endTime, requestsDone: clients.requests.length, packets: net.packetsFated, done: true });
 
@@ -263,10 +477,11 @@ export function runScenario(scenario: Scenario, opts: RunOptions = {}): RunResul
     trace,
     requests: clients.requests,
     connections: clients.connections,
-    state: w.state,
+    state: cp ? cp.state : w.state,
+    ...(cp ? { controlPlane: cp } : {}),
     nodes,
     network: net,
-    packets: { sent: net.packetsSent, fated: net.packetsFated, inFlight: net.inFlight },
+    packets: { sent: net.packetsSent, fated: net.packetsFated - inFlight, inFlight },
     rulesEvaluated: net.rulesEvaluated,
     eventsProcessed: sim.eventsProcessed,
   };

@@ -11,6 +11,14 @@
  * from the pod's own stream `app/<pod>` with the configured distribution. Requests on one
  * connection are served in order (HTTP/1.1, no pipelining); a "hung" app never answers.
  * Response sizes follow a Go net/http reply: status line, Date, Content-Length, Content-Type.
+ *
+ * Lifecycle (one PodApp per container process; the run core drives it from the pod's runtime):
+ * - drain(): SIGTERM handling of a Go net/http server calling Server.Shutdown — the caller closes
+ *   the listener (new connections are refused by the kernel); idle keep-alive connections are
+ *   closed at once; a request in progress is answered with "Connection: close" and its connection
+ *   closed after the response.
+ * - kill(): the process is gone; answers still being prepared are never sent (the kernel closes
+ *   the sockets, see TcpHost.closeServerConnections).
  */
 import type { Simulation } from "../engine/sim.ts";
 import type { SimTime } from "../engine/time.ts";
@@ -84,6 +92,10 @@ export class PodApp implements ServerApp {
   private readonly text: string | undefined;
   /** A hung app accepts connections and reads requests but never answers. */
   hung = false;
+  /** SIGTERM received: finishing in-flight requests, closing connections after them. */
+  draining = false;
+  /** The process exited: nothing more is sent. */
+  dead = false;
   served = 0;
 
   constructor(rt: AppRuntime, kind: AppKind, pod: string, podAddr: number, serviceTime: ServiceTimeSpec, rng: Stream, text?: string) {
@@ -97,13 +109,27 @@ export class PodApp implements ServerApp {
   }
 
   onRequest(conn: Conn, req: RequestMeta): void {
-    if (this.hung) return;
+    if (this.hung || this.dead) return;
     const delay = drawServiceTime(this.serviceTime, this.rng);
     this.rt.sim.scheduleIn(delay, this.rt.kRespond, 0, { app: this, conn, req } satisfies PendingResponse);
   }
 
+  /**
+   * Server.Shutdown: from now on every response carries "Connection: close" and its connection is
+   * closed after it; connections idle now (no request being served) are closed at once.
+   */
+  drain(conns: readonly Conn[]): void {
+    this.draining = true;
+    for (const c of conns) if (c.app === this && !c.responsePending) c.close();
+  }
+
+  /** The process exited (SIGKILL, crash, or its own exit after draining). */
+  kill(): void {
+    this.dead = true;
+  }
+
   respond(p: PendingResponse): void {
-    if (this.hung) return;
+    if (this.hung || this.dead) return;
     const c = p.conn;
     let body: string;
     if (this.kind === "serve_hostname") body = this.pod;
@@ -121,10 +147,12 @@ export class PodApp implements ServerApp {
       endpointPort: c.localPort,
       seenSrc: c.remoteAddr,
       seenSport: c.remotePort,
+      ...(this.draining ? { close: true } : {}),
     };
     this.served++;
-    // Bodies end with a newline on the wire (serve_hostname writes "name\n").
+    // Bodies end with a newline on the wire (serve_hostname writes "name\n"); "Connection: close\r\n" is 19 bytes.
     const bodyLen = body.length + 1;
-    c.sendResponse(resp, responseHeaderLen(bodyLen) + bodyLen);
+    c.sendResponse(resp, responseHeaderLen(bodyLen) + bodyLen + (this.draining ? 19 : 0));
+    if (this.draining) c.close();
   }
 }

@@ -17,6 +17,8 @@
  *   free for a destination when no socket (TIME_WAIT included) holds that 4-tuple, like
  *   __inet_hash_connect with tcp_tw_reuse off for non-loopback traffic.
  *
+ * - A closing socket whose peer never answers is removed after tcp_fin_timeout (60 s).
+ *
  * Not modelled: sequence numbers and windows, loss recovery for data segments (links never lose
  * data here; a lost response is caught by the request timeout), delayed ACK timers (the next
  * segment carries the ACK), SYN-ACK retransmission (tcp_synack_retries), SYN cookies and backlog
@@ -39,6 +41,8 @@ export const EPHEMERAL_HI = 60999;
 export const TIME_WAIT_NS: SimTime = 60 * SECOND;
 export const SYN_RTO_INITIAL_NS: SimTime = 1 * SECOND;
 export const TCP_SYN_RETRIES = 6;
+/** net.ipv4.tcp_fin_timeout (60 s): how long an orphaned closing socket waits for its peer. */
+export const TCP_FIN_TIMEOUT_NS: SimTime = 60 * SECOND;
 
 /** IP + TCP header with the timestamp option (what Linux sends on an established connection). */
 export const TCP_HDR = 52;
@@ -69,6 +73,11 @@ export interface ConnOwner {
   onFailure(c: Conn, why: ConnFailure): void;
   /** The socket is gone for good (CLOSED after TIME_WAIT, or removed after a failure/abort). */
   onClosed?(c: Conn): void;
+  /**
+   * The server closed the connection (its FIN arrived while ESTABLISHED): the client closes its
+   * side at once (LAST_ACK). A request still waiting on it gets no answer ("empty reply").
+   */
+  onPeerClosed?(c: Conn): void;
 }
 
 /** A server application bound to a listening port. */
@@ -86,6 +95,7 @@ export class TcpKernel {
   readonly kSynRto: number;
   readonly kConnectTimeout: number;
   readonly kTimeWait: number;
+  readonly kOrphan: number;
   /** Flow ids: one per client connection, run-wide. */
   private nextFlowId = 1;
   /** Sockets not yet CLOSED and not in TIME_WAIT (an "open" connection from the apps' view). */
@@ -105,6 +115,7 @@ export class TcpKernel {
     this.kSynRto = sim.register("tcp.syn-rto", (_s, _n, obj) => (obj as Conn).synTimeout());
     this.kConnectTimeout = sim.register("tcp.connect-timeout", (_s, _n, obj) => (obj as Conn).connectTimeout());
     this.kTimeWait = sim.register("tcp.time-wait", (_s, _n, obj) => (obj as Conn).timeWaitDone());
+    this.kOrphan = sim.register("tcp.orphan", (_s, _n, obj) => (obj as Conn).orphanTimeout());
   }
 
   newFlowId(): number {
@@ -141,6 +152,7 @@ export class Conn {
   private synTimer = 0;
   private connTimer = 0;
   private twTimer = 0;
+  private finTimer = 0;
   /** Counted in TcpKernel.openConns. */
   private open = false;
   /** What ended a failed client connection (for the trace's outcome reason). */
@@ -260,10 +272,12 @@ export class Conn {
       case SYN_RECV:
       case ESTABLISHED:
         this.state = FIN_WAIT_1;
+        this.armOrphan();
         this.send(TCP_FIN | TCP_ACK, TCP_HDR);
         break;
       case CLOSE_WAIT:
         this.state = LAST_ACK;
+        this.armOrphan();
         this.send(TCP_FIN | TCP_ACK, TCP_HDR);
         break;
       default:
@@ -280,6 +294,7 @@ export class Conn {
     this.send(TCP_PSH | TCP_ACK, TCP_HDR + len, resp);
     if (this.state === CLOSE_WAIT) {
       this.state = LAST_ACK;
+      this.armOrphan();
       this.send(TCP_FIN | TCP_ACK, TCP_HDR);
     }
   }
@@ -371,23 +386,44 @@ export class Conn {
     }
     if (f & TCP_FIN) {
       if (this.client) {
-        // The server closed first (not what HTTP/1.1 servers do here, but handled): passive close.
+        // The server closed first (an idle keep-alive connection of a server shutting down, or
+        // a server process that died): passive close, and the owner learns it.
         this.state = LAST_ACK;
+        this.armOrphan();
         this.send(TCP_FIN | TCP_ACK, TCP_HDR);
+        this.owner?.onPeerClosed?.(this);
       } else if (this.responsePending) {
         this.state = CLOSE_WAIT;
         this.send(TCP_ACK, TCP_HDR);
       } else {
         // The application reads EOF and closes at once: ACK and FIN leave together.
         this.state = LAST_ACK;
+        this.armOrphan();
         this.send(TCP_FIN | TCP_ACK, TCP_HDR);
       }
     }
     return RECV_SOCKET;
   }
 
+  /**
+   * A closed socket whose FIN is never answered (the peer vanished: its machine or sandbox is
+   * gone) does not linger: Linux retransmits the FIN and gives up after tcp_orphan_retries (~100 s)
+   * or, in FIN_WAIT_2, after tcp_fin_timeout (60 s). svcsim removes it after TCP_FIN_TIMEOUT_NS.
+   */
+  private armOrphan(): void {
+    if (this.finTimer) return;
+    const k = this.host.kernel;
+    this.finTimer = k.sim.scheduleIn(TCP_FIN_TIMEOUT_NS, k.kOrphan, 0, this);
+  }
+
+  orphanTimeout(): void {
+    this.finTimer = 0;
+    if (this.state === FIN_WAIT_1 || this.state === FIN_WAIT_2 || this.state === LAST_ACK) this.remove();
+  }
+
   private enterTimeWait(): void {
     const k = this.host.kernel;
+    if (this.finTimer) { k.sim.cancel(this.finTimer); this.finTimer = 0; }
     this.state = TIME_WAIT;
     this.markQuiet();
     this.twTimer = k.sim.scheduleIn(k.timeWaitNs, k.kTimeWait, 0, this);
@@ -401,11 +437,18 @@ export class Conn {
   /** The socket disappears from the host's tables. */
   remove(): void {
     if (this.twTimer) { this.host.kernel.sim.cancel(this.twTimer); this.twTimer = 0; }
+    if (this.finTimer) { this.host.kernel.sim.cancel(this.finTimer); this.finTimer = 0; }
     this.cancelConnectTimers();
     this.state = CLOSED;
     this.host.unlink(this);
     this.markQuiet();
     this.owner?.onClosed?.(this);
+  }
+
+  /** Sends a RST and forgets the socket (tcp_disconnect / an aborted half-open connection). */
+  abortWithRst(): void {
+    this.send(TCP_RST, TCP_RST_LEN);
+    this.remove();
   }
 
   /** Server side: set up from an arriving SYN. */
@@ -451,6 +494,48 @@ export class TcpHost implements SocketReceiver {
 
   hasListener(port: number): boolean {
     return this.listeners.has(port);
+  }
+
+  /** Ports with a listening socket, ascending. */
+  listeningPorts(): number[] {
+    return [...this.listeners.keys()].sort((a, b) => a - b);
+  }
+
+  /** Server-side sockets (accepted connections) that are not CLOSED, in a stable order (local port, remote). */
+  serverConnections(): Conn[] {
+    const out: Conn[] = [];
+    for (const c of this.connections()) if (!c.client && c.state !== CLOSED) out.push(c);
+    return out.sort((a, b) => a.localPort - b.localPort || a.rkey - b.rkey);
+  }
+
+  /**
+   * The process owning the server sockets exited (the network namespace stays): the kernel closes
+   * every accepted socket. Their requests were already read, so each close is an orderly FIN (Linux
+   * sends RST instead only when unread data is queued); clients waiting for an answer see an empty
+   * reply. Listeners must be removed by the caller (unlisten).
+   */
+  closeServerConnections(): void {
+    for (const c of this.serverConnections()) {
+      c.app = null;
+      c.responsePending = false;
+      if (c.state === SYN_RECV) {
+        // Half-open: the accept queue is gone with the listener; the kernel answers with RST.
+        c.abortWithRst();
+      } else c.close();
+    }
+  }
+
+  /**
+   * The namespace vanished with its machine or sandbox: every socket disappears without a packet
+   * (nothing is left to send one). Client sockets' owners see nothing either (their process died).
+   */
+  dropAllSockets(): void {
+    const all = [...this.connections()];
+    for (const c of all) {
+      c.owner = null;
+      c.remove();
+    }
+    this.listeners.clear();
   }
 
   /** Live sockets (any state but CLOSED), in no particular order. */

@@ -96,4 +96,6 @@ export interface ResponseMeta {
   readonly endpointPort: number;
   readonly seenSrc: number;
   readonly seenSport: number;
+  /** "Connection: close": the server closes the connection after this response (it is shutting down). */
+  readonly close?: boolean;
 }

@@ -13,10 +13,12 @@ import { harness, MS, S, type Harness } from "./helpers.ts";
 const D = defaultControlPlaneConfig();
 const name = (key: string) => key.slice(key.indexOf("/") + 1);
 
+/** control.event records of one action ("control/sigterm" → action "sigterm"), with pod and node merged into the details. */
 function control(h: Harness, action: string, pod?: string): { time: number; d: Record<string, string> }[] {
+  const a = action.replace(/^control\//, "");
   return h.records()
-    .filter((r): r is Extract<TraceRecord, { type: "scenario.event" }> => r.type === "scenario.event" && r.action === action)
-    .map((r) => ({ time: r.time, d: parseDetail(r.detail) }))
+    .filter((r): r is Extract<TraceRecord, { type: "control.event" }> => r.type === "control.event" && r.action === a)
+    .map((r) => ({ time: r.time, d: { ...(r.pod !== undefined ? { pod: r.pod } : {}), ...(r.node !== undefined ? { node: r.node } : {}), ...parseDetail(r.detail) } }))
     .filter((x) => pod === undefined || x.d.pod === pod);
 }
 function first<T extends TraceRecord["type"]>(h: Harness, type: T, pred: (r: Extract<TraceRecord, { type: T }>) => boolean): Extract<TraceRecord, { type: T }> | undefined {
@@ -151,7 +153,7 @@ describe("container kill and CrashLoopBackOff (killPod)", () => {
     const h = harness({});
     const pod = h.podKeys()[0]!;
     h.trace.subscribe((r) => {
-      if (r.type === "scenario.event" && r.action === "control/container-started" && parseDetail(r.detail).pod === pod) {
+      if (r.type === "control.event" && r.action === "container-started" && r.pod === pod) {
         h.sim.callIn(1 * S, () => h.cp.killPod(pod)); // crashes 1 s after every start
       }
     });

@@ -43,6 +43,17 @@ describe("Trace", () => {
     expect(tr.countBy("request.outcome", "ok", "hostnames-a")).toBe(1);
     expect(tr.counters("request.outcome")).toEqual([["ok", "hostnames-a", 1], ["ok", "hostnames-b", 1], ["timeout", "connect-timeout", 1]]);
     expect([...tr.requestLatencies()]).toEqual([6, 8]);
+    // Request outcomes are one per request and every report reads them: kept at summary level.
+    expect(tr.stores("request.outcome")).toBe(true);
+    expect(tr.ofType("request.outcome").map((r) => r.outcome)).toEqual(["ok", "ok", "timeout"]);
+  });
+
+  it("control.event records are low-volume, counted by action and component", () => {
+    const tr = new Trace({ level: "summary" });
+    tr.emit({ type: "control.event", time: 1, component: "kubelet", action: "probe", pod: "default/web-1", node: "node-a", detail: "probe=readiness result=failure" });
+    tr.emit({ type: "control.event", time: 2, component: "container", action: "sigterm", pod: "default/web-1", node: "node-a", detail: "" });
+    expect(tr.ofType("control.event").map((r) => r.action)).toEqual(["probe", "sigterm"]);
+    expect(tr.countBy("control.event", "probe", "kubelet")).toBe(1);
   });
 
   it("rejects records that go back in time and notifies subscribers", () => {

@@ -104,10 +104,14 @@ describe("TCP over a fake wire", () => {
     const w = world();
     w.app.hung = true;
     w.clients.add({ ...w.base, name: "c", requests: 1, requestTimeoutNs: s(5) });
-    w.sim.run(s(100));
+    w.sim.run(s(60));
     expect(w.clients.requests[0]).toMatchObject({ outcome: "timeout-request", end: s(5) });
     expect([...w.server.connections()].map((c) => c.stateName)).toEqual(["CLOSE_WAIT"]);
     expect([...w.client.connections()].map((c) => c.stateName)).toEqual(["FIN_WAIT_2"]);
+    // tcp_fin_timeout (60 s after the close) ends the orphaned FIN_WAIT_2; CLOSE_WAIT never times out.
+    w.sim.run(s(100));
+    expect([...w.client.connections()].map((c) => c.stateName)).toEqual([]);
+    expect([...w.server.connections()].map((c) => c.stateName)).toEqual(["CLOSE_WAIT"]);
   });
 
   it("response after max-time hits a closed socket and is answered with RST", () => {
