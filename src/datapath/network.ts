@@ -5,8 +5,10 @@
  *
  * Topology and latency (NetworkConfig): a pod reaches its node over a veth pair (10 µs), nodes
  * reach each other over the node network (100 µs), external machines reach nodes through an
- * outside router (1 ms). The outside router sends a node IP or a node's pod CIDR to that node and
- * anything else (cluster IPs, external IPs) to the entry node (default: the first). Each node adds
+ * outside router (1 ms). The outside router sends a node IP or a node's pod CIDR to that node, an
+ * LB ingress IP to the node the cloud load balancer picks per connection (topology.ts
+ * buildExternalRouting: a 5-tuple hash over the nodes passing the health check), and anything
+ * else (externalIPs, cluster IPs) to the entry node (default: the first). Each node adds
  * its netfilter cost to a forwarded packet's delay: rules evaluated × nsPerRule.
  *
  * Per packet and node, in kernel order (see pipeline.ts, which the static tracer shares):
@@ -20,7 +22,11 @@
  * (the kernel attaches it to the rejected packet's conntrack, which is never confirmed).
  *
  * Fates: every packet handed to `send` ends in exactly one packet.fate trace record (delivered,
- * dropped with a reason, rejected), or is still in flight when the run stops (`inFlight`).
+ * dropped with a reason, rejected), or "in-flight" when the run stops (endInFlight()).
+ *
+ * Over time (the run core drives these from the control plane): pod sandboxes come and go
+ * (addPodHost / removePodHost: a removed pod's address no longer routes and blackholes), machines
+ * stop and boot (setNodeUp), and a rebooted node's rules are replaced (installRules fresh).
  * Conntrack entries expire with the kernel's default timeouts: lazily on lookup and by a sweep
  * per node that runs while the node has entries; each removal is a conntrack.destroy record.
  *
@@ -40,8 +46,8 @@ import type { ClusterState } from "../cluster/types.ts";
 import { sortedValues } from "../cluster/types.ts";
 import { CT_RELATED, type EvalContext } from "../netfilter/types.ts";
 import { ConntrackTable, DIR_REPLY, manipDst, manipSrc, type ConntrackEntry, type ConntrackTimeouts, type CtDestroyReason } from "../netfilter/conntrack.ts";
-import { walkHooks, type Origin, type RuleEvaluator, type WalkOptions, type WalkResult } from "./pipeline.ts";
-import { buildNodeAddressing, type NodeAddressing } from "./topology.ts";
+import { newWalkScratch, walkHooks, type Origin, type RuleEvaluator, type WalkOptions, type WalkResult } from "./pipeline.ts";
+import { buildExternalRouting, buildNodeAddressing, pickByTuple, type NodeAddressing } from "./topology.ts";
 import { RECV_CLOSED, RECV_ICMP, RECV_RST, RECV_SOCKET, type SocketReceiver, type Wire } from "./wire.ts";
 
 // ---- configuration --------------------------------------------------------------------------
@@ -76,7 +82,8 @@ export const DEFAULT_NETWORK_CONFIG: NetworkConfig = Object.freeze({
 
 /** What a node's rules must offer: evaluation (pipeline.ts) and iptables-restore / -save. */
 export interface NodeRules extends RuleEvaluator {
-  restore(text: string): void;
+  /** iptables-restore; `noflush` keeps what the input does not mention (kube-proxy's later syncs). */
+  restore(text: string, opts?: { noflush?: boolean }): void;
   save(opts?: { counters?: boolean }): string;
 }
 
@@ -113,7 +120,8 @@ export class NodeKernel {
     readonly index: number,
     readonly name: string,
     public addressing: NodeAddressing,
-    readonly rules: NodeRules,
+    /** Replaced when the machine reboots (its kernel tables start empty). */
+    public rules: NodeRules,
     readonly ct: ConntrackTable,
     readonly statistic: Stream,
     readonly natRandom: Stream,
@@ -129,6 +137,9 @@ export class NodeKernel {
 
 /** The packet being carried and what rides beside its headers; one object per packet, reused per hop. */
 export class Frame {
+  /** Intrusive list of frames without a fate yet (the in-flight set reported when a run ends). */
+  prevLive: Frame | null = null;
+  nextLive: Frame | null = null;
   constructor(
     public pkt: Packet,
     readonly id: number,
@@ -143,9 +154,10 @@ export class Frame {
 export const FATE_REASONS: readonly PacketFateReason[] = [
   "socket", "icmp-to-sender", "iptables-drop", "no-route", "no-endpoint-pod", "node-down", "link-loss", "ct-invalid",
   "ct-insert-failed", "nat-port-exhausted", "no-socket-tcp-rst", "no-socket-udp-icmp", "socket-closed", "ttl-exceeded", "iptables-reject",
+  "run-ended",
 ];
-const R_SOCKET = 0, R_ICMP = 1, R_DROP = 2, R_NOROUTE = 3, R_NOPOD = 4, R_NODEDOWN = 5, R_INSERT = 8, R_NATPORT = 9, R_RST = 10, R_CLOSED = 12, R_REJECT = 14;
-const FATE_OF: readonly PacketFate[] = FATE_REASONS.map((r) => (r === "socket" || r === "icmp-to-sender" ? "delivered" : r === "iptables-reject" ? "rejected" : "dropped"));
+const R_SOCKET = 0, R_ICMP = 1, R_DROP = 2, R_NOROUTE = 3, R_NOPOD = 4, R_NODEDOWN = 5, R_INSERT = 8, R_NATPORT = 9, R_RST = 10, R_CLOSED = 12, R_REJECT = 14, R_RUN_ENDED = 15;
+const FATE_OF: readonly PacketFate[] = FATE_REASONS.map((r) => (r === "socket" || r === "icmp-to-sender" ? "delivered" : r === "iptables-reject" ? "rejected" : r === "run-ended" ? "in-flight" : "dropped"));
 
 // ---- the network ----------------------------------------------------------------------------
 
@@ -169,6 +181,8 @@ export class ClusterNetwork implements Wire {
   private readonly hostByAddr = new Map<IPv4, NetHost>();
   private readonly podCidrs: { cidr: Cidr; node: NodeKernel }[] = [];
   private entryNode: NodeKernel;
+  /** LB ingress IPs and externalIPs → the nodes the outside network may deliver them to (topology.ts). */
+  private readonly external = new Map<IPv4, { readonly lb: boolean; readonly nodes: readonly NodeKernel[] }>();
   private readonly kNodeIn: number;
   private readonly kNodeLocal: number;
   private readonly kHostIn: number;
@@ -180,11 +194,17 @@ export class ClusterNetwork implements Wire {
   packetsFated = 0;
   readonly fateCounts = new Float64Array(FATE_REASONS.length);
   private readonly walkNew: WalkOptions;
-  private readonly walkEst: WalkOptions = { nat: "established" };
+  private readonly walkEst: WalkOptions = { nat: "established", scratch: newWalkScratch() };
   private curNode: NodeKernel | null = null;
   private curEntry: ConntrackEntry | null = null;
   private snatFailed = false;
   private readonly fateHooks: ((nodeName: string, frame: Frame, fate: PacketFate, reason: PacketFateReason) => void)[] = [];
+  /** Frames without a fate, oldest first (head) — an intrusive list, no allocation per packet. */
+  private liveHead: Frame | null = null;
+  private liveTail: Frame | null = null;
+  private readonly podHostByKey = new Map<string, NetHost>();
+  /** Called when a connection's first packet is DNATed (flow id, new destination): who reached which endpoint. */
+  onDnat: ((flow: number, addr: IPv4, port: number) => void) | undefined;
 
   constructor(opts: ClusterNetworkOptions) {
     this.config = { ...DEFAULT_NETWORK_CONFIG, ...opts.config };
@@ -197,6 +217,7 @@ export class ClusterNetwork implements Wire {
     this.kSweep = sim.register("net.ct-sweep", (_s, n) => this.sweep(this.nodes[n]!));
     this.walkNew = {
       nat: "new",
+      scratch: newWalkScratch(),
       pickSnatPort: (pkt, addr, randomFully) => this.pickSnatPort(pkt, addr, randomFully),
     };
 
@@ -221,12 +242,16 @@ export class ClusterNetwork implements Wire {
     if (this.nodes.length === 0) throw new Error("ClusterNetwork: the cluster has no nodes");
     const entry = this.config.externalEntryNode;
     this.entryNode = entry === undefined ? this.nodes[0]! : this.node(entry);
+    for (const [addr, t] of buildExternalRouting(state, { externalIPNode: this.entryNode.name })) {
+      this.external.set(addr, { lb: t.kind === "loadBalancer", nodes: t.nodes.map((n) => this.node(n)) });
+    }
     // Pods in the order of their keys; one network namespace per pod with an address.
     for (const p of sortedValues(state.pods)) {
       if (p.status.podIP === "" || p.status.phase === "Succeeded" || p.status.phase === "Failed") continue;
       const node = this.nodeByName.get(p.spec.nodeName);
       if (!node) continue;
-      this.addHost("pod", p.meta.name, parseIPv4(p.status.podIP), node, `${p.meta.namespace}/${p.meta.name}`);
+      const key = `${p.meta.namespace}/${p.meta.name}`;
+      this.podHostByKey.set(key, this.addHost("pod", p.meta.name, parseIPv4(p.status.podIP), node, key));
     }
   }
 
@@ -257,10 +282,70 @@ export class ClusterNetwork implements Wire {
     return this.hostByAddr.get(addr);
   }
 
-  /** The network namespace of a pod ("namespace/name"). */
+  /** The live network namespace of a pod ("namespace/name"). */
   podHost(key: string): NetHost | undefined {
-    for (const h of this.hosts) if (h.kind === "pod" && h.key === key) return h;
-    return undefined;
+    return this.podHostByKey.get(key);
+  }
+
+  // -- pod sandboxes and machines over time (the control plane drives these) --
+
+  /**
+   * A pod's sandbox exists with address `addr` on `nodeName` (CNI ADD): a network namespace that
+   * receives packets for that address, and a route to it on its node. Returns the existing host when
+   * the pod already has one with that address (a restart keeps the sandbox), else a new host (a new
+   * id; the caller attaches a socket layer). `state` gives the node's other pods' addresses.
+   */
+  addPodHost(key: string, name: string, addr: IPv4, nodeName: string, state: ClusterState): NetHost {
+    const cur = this.podHostByKey.get(key);
+    if (cur !== undefined && cur.addr === addr && cur.up) return cur;
+    if (cur !== undefined) this.removePodHost(key, state);
+    const stale = this.hostByAddr.get(addr);
+    if (stale !== undefined) {
+      if (stale.kind !== "pod") throw new Error(`pod ${key}: address ${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255} belongs to ${stale.kind} ${stale.name}`);
+      this.removePodHost(stale.key, state);
+    }
+    const h = this.addHost("pod", name, addr, this.node(nodeName), key);
+    this.podHostByKey.set(key, h);
+    this.refreshAddressing(nodeName, state);
+    return h;
+  }
+
+  /**
+   * The pod's sandbox is torn down (CNI DEL): its address no longer routes — packets for it are
+   * dropped at its node ("no-endpoint-pod"), a blackhole for the sender — and packets already on
+   * their way to it are dropped on arrival.
+   */
+  removePodHost(key: string, state: ClusterState): void {
+    const h = this.podHostByKey.get(key);
+    if (h === undefined) return;
+    h.up = false;
+    this.podHostByKey.delete(key);
+    if (this.hostByAddr.get(h.addr) === h) this.hostByAddr.delete(h.addr);
+    this.refreshAddressing(h.node!.name, state);
+  }
+
+  /** Rebuilds a node's routes to its pods from the live sandboxes (pods of `state` that have one). */
+  private refreshAddressing(nodeName: string, state: ClusterState): void {
+    const n = this.node(nodeName);
+    const pods: Record<string, ClusterState["pods"][string]> = {};
+    for (const [k, p] of Object.entries(state.pods)) {
+      const h = this.podHostByKey.get(k);
+      if (p.spec.nodeName === nodeName && h !== undefined && h.up && p.status.podIP !== "" && parseIPv4(p.status.podIP) === h.addr) pods[k] = p;
+    }
+    n.addressing = buildNodeAddressing({ ...state, pods } as ClusterState, nodeName);
+  }
+
+  /**
+   * The machine stops (up=false: it forwards and answers nothing, packets reaching it are dropped
+   * with "node-down") or boots again (up=true, with an empty conntrack table: entries are kernel
+   * memory). Its pods' sandboxes are handled by add/removePodHost.
+   */
+  setNodeUp(nodeName: string, up: boolean): void {
+    const n = this.node(nodeName);
+    if (n.up === up) return;
+    n.up = up;
+    n.host.up = up;
+    if (up) n.ct.delete({}, this.sim.now);
   }
 
   /** Gives a host its socket layer. */
@@ -268,10 +353,14 @@ export class ClusterNetwork implements Wire {
     host.rx = rx;
   }
 
-  /** Installs iptables-restore payloads on a node (all or nothing, as iptables-restore). */
-  installRules(nodeName: string, payloads: readonly string[]): void {
+  /**
+   * Installs iptables-restore payloads on a node (all or nothing, as iptables-restore). `fresh`
+   * replaces the node's tables first (a rebooted machine); `noflush` as iptables-restore --noflush.
+   */
+  installRules(nodeName: string, payloads: readonly string[], opts: { noflush?: boolean; fresh?: NodeRules } = {}): void {
     const n = this.node(nodeName);
-    for (const p of payloads) n.rules.restore(p);
+    if (opts.fresh !== undefined) n.rules = opts.fresh;
+    for (const p of payloads) n.rules.restore(p, opts.noflush ? { noflush: true } : {});
   }
 
   /** Observer of every fate (tests, progress); called after the trace record. */
@@ -297,6 +386,7 @@ export class ClusterNetwork implements Wire {
     const h = this.hosts[hostId]!;
     this.packetsSent++;
     const f = new Frame(pkt, this.nextPacketId++, flow, meta, "");
+    this.link(f);
     const sim = this.sim;
     if (h.kind === "node") {
       sim.scheduleIn(0, this.kNodeLocal, h.node!.index, f);
@@ -314,30 +404,76 @@ export class ClusterNetwork implements Wire {
         sim.scheduleIn(this.config.externalLatencyNs, this.kHostIn, dst.id, f);
         return;
       }
-      const node = this.outsideRoute(pkt.dst);
+      const node = this.outsideRoute(pkt);
       f.iface = "eth0";
       sim.scheduleIn(this.config.externalLatencyNs, this.kNodeIn, node.index, f);
     }
   }
 
-  /** The outside router's choice of node for a destination. */
-  private outsideRoute(dst: IPv4): NodeKernel {
+  /**
+   * The outside router's choice of node for a packet: a node IP or pod CIDR goes to its node; an
+   * LB ingress IP to the node the cloud load balancer picks for this 5-tuple among the nodes whose
+   * health check passed (skipping nodes that are down now); an externalIP to its node; anything
+   * else to the entry node.
+   */
+  private outsideRoute(pkt: Packet): NodeKernel {
+    const dst = pkt.dst;
     const h = this.hostByAddr.get(dst);
     if (h !== undefined && h.kind === "node") return h.node!;
     for (const pc of this.podCidrs) if (cidrContains(pc.cidr, dst)) return pc.node;
+    const ext = this.external.get(dst);
+    if (ext !== undefined) {
+      if (!ext.lb) return ext.nodes[0]!;
+      let n = 0;
+      for (const k of ext.nodes) if (k.up) n++;
+      if (n === 0) return ext.nodes[pickByTuple(ext.nodes.length, pkt.src, pkt.sport, dst, pkt.dport, pkt.proto)]!;
+      let i = pickByTuple(n, pkt.src, pkt.sport, dst, pkt.dport, pkt.proto);
+      for (const k of ext.nodes) if (k.up && i-- === 0) return k;
+    }
     return this.entryNode;
   }
 
   // -- fates --
 
+  private link(f: Frame): void {
+    f.prevLive = this.liveTail;
+    if (this.liveTail !== null) this.liveTail.nextLive = f;
+    else this.liveHead = f;
+    this.liveTail = f;
+  }
+
+  private unlink(f: Frame): void {
+    if (f.prevLive !== null) f.prevLive.nextLive = f.nextLive;
+    else this.liveHead = f.nextLive;
+    if (f.nextLive !== null) f.nextLive.prevLive = f.prevLive;
+    else this.liveTail = f.prevLive;
+    f.prevLive = f.nextLive = null;
+  }
+
+  /**
+   * The run stops now: every packet still travelling gets its one fate, "in-flight" (reason
+   * "run-ended"), in send order. Their pending delivery events must not run afterwards.
+   */
+  endInFlight(): number {
+    let n = 0;
+    while (this.liveHead !== null) {
+      this.fate("wire", this.liveHead, R_RUN_ENDED);
+      n++;
+    }
+    return n;
+  }
+
   private fate(nodeName: string, f: Frame, r: number): void {
+    this.unlink(f);
     this.packetsFated++;
     this.fateCounts[r]!++;
     const fate = FATE_OF[r]!;
     const reason = FATE_REASONS[r]!;
-    if (this.trace !== undefined) {
+    const trace = this.trace;
+    if (trace !== undefined && !trace.wants("packet.fate")) trace.tally("packet.fate", this.sim.now, fate, reason);
+    else if (trace !== undefined) {
       const p = f.pkt;
-      this.trace.emit({ type: "packet.fate", time: this.sim.now, node: nodeName, flow: f.flow, packetId: f.id, fate, reason, src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, proto: p.proto });
+      trace.emit({ type: "packet.fate", time: this.sim.now, node: nodeName, flow: f.flow, packetId: f.id, fate, reason, src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, proto: p.proto });
     }
     for (let i = 0; i < this.fateHooks.length; i++) this.fateHooks[i]!(nodeName, f, fate, reason);
   }
@@ -345,7 +481,8 @@ export class ClusterNetwork implements Wire {
   // -- hosts --
 
   private hostIn(h: NetHost, f: Frame): void {
-    if (!h.up || (h.node !== null && !h.node.up)) return this.fate(h.name, f, R_NODEDOWN);
+    if (h.node !== null && !h.node.up) return this.fate(h.name, f, R_NODEDOWN);
+    if (!h.up) return this.fate(h.name, f, h.kind === "pod" ? R_NOPOD : R_NODEDOWN); // a sandbox torn down meanwhile
     if (h.rx === null) {
       // A namespace without sockets: TCP gets no answer here (no stack is modelled behind it).
       return this.fate(h.name, f, R_CLOSED);
@@ -417,6 +554,7 @@ export class ClusterNetwork implements Wire {
       if (w.fate === "local" || w.fate === "forward") {
         if (this.snatFailed) return this.fate(node.name, f, R_NATPORT);
         ct.applyNat(e, { dnat: w.dnat, snat: w.snat });
+        if (w.dnat !== undefined && this.onDnat !== undefined) this.onDnat(f.flow, w.dnat.addr, w.dnat.port);
         e.meta.flow = f.flow; // (kube-proxy's 0x4000 is the packet mark, not the ct mark: e.mark stays 0)
         if (!ct.confirm(e)) return this.fate(node.name, f, R_INSERT);
         this.ctConfirmed(node, e);
@@ -503,6 +641,7 @@ export class ClusterNetwork implements Wire {
     };
     this.packetsSent++;
     const g = new Frame(icmp, this.nextPacketId++, f.flow, undefined, "");
+    this.link(g);
     const route = node.addressing.route(icmp.dst);
     this.forward(node, g, route, 0);
   }
@@ -510,7 +649,8 @@ export class ClusterNetwork implements Wire {
   // -- conntrack bookkeeping --
 
   private ctConfirmed(node: NodeKernel, e: ConntrackEntry): void {
-    if (this.trace !== undefined) {
+    if (this.trace !== undefined && !this.trace.wants("conntrack.new")) this.trace.tally("conntrack.new", this.sim.now, node.name, undefined);
+    else if (this.trace !== undefined) {
       this.trace.emit({
         type: "conntrack.new", time: this.sim.now, node: node.name, id: e.id, proto: e.proto,
         origSrc: e.origSrc, origDst: e.origDst, origSport: e.origSport, origDport: e.origDport,
@@ -524,7 +664,11 @@ export class ClusterNetwork implements Wire {
   }
 
   private ctDestroyed(node: NodeKernel, e: ConntrackEntry, why: CtDestroyReason, now: number): void {
-    if (this.trace !== undefined) this.trace.emit({ type: "conntrack.destroy", time: Math.max(now, this.sim.now), node: node.name, id: e.id, reason: why });
+    const trace = this.trace;
+    if (trace === undefined) return;
+    const time = Math.max(now, this.sim.now);
+    if (!trace.wants("conntrack.destroy")) trace.tally("conntrack.destroy", time, why, node.name);
+    else trace.emit({ type: "conntrack.destroy", time, node: node.name, id: e.id, reason: why });
   }
 
   private sweep(node: NodeKernel): void {

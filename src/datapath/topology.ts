@@ -7,8 +7,18 @@
  * by the default route. The masquerade address for any egress is the node's InternalIP (with a
  * bridge CNI such as flannel vxlan/cni0, traffic to local pods would instead be masqueraded to the
  * bridge address; svcsim does not model bridges). Not modelled: overlay encapsulation, IPv6.
+ *
+ * LoadBalancer ingress IPs are addrtype LOCAL on every node, as on GCE, whose guest agent adds
+ * each forwarding-rule IP to the node's `local` routing table (KUBE-PROXY.md §6.5: "any LB IP the
+ * cloud has made local"); the cloud load balancer passes packets through with the LB IP as
+ * destination. Traffic to an LB IP that kube-proxy does not DNAT therefore ends in filter INPUT
+ * (v1.16: KUBE-FIREWALL drops what KUBE-MARK-DROP marked; v1.24+: KUBE-PROXY-FIREWALL). Clouds
+ * that instead deliver to the nodePort (AWS classic ELB, NLB instance targets) are modelled by
+ * targeting nodeIP:nodePort. externalIPs are not local: the network routes them to a node.
+ *
+ * The cloud side (which node an LB IP or externalIP reaches) is `buildExternalRouting`.
  */
-import { cidrContains, parseCidr, parseIPv4, LOOPBACK_NET, type Cidr, type IPv4 } from "../net/ip.ts";
+import { cidrContains, parseCidr, parseIPv4, tryParseIPv4, LOOPBACK_NET, type Cidr, type IPv4 } from "../net/ip.ts";
 import type { ClusterState, PodState } from "../cluster/types.ts";
 import { sortedValues } from "../cluster/types.ts";
 import type { NodeRouting, Route } from "./pipeline.ts";
@@ -60,7 +70,10 @@ export function buildNodeAddressing(state: ClusterState, nodeName: string): Node
   for (const [addr, p] of localPods) podRoutes.set(addr, { kind: "pod", iface: p.iface, pod: p.key });
   const nodeRoutes = others.map((o) => ({ ...o, route: { kind: "node", iface: "eth0", node: o.name } as Route }));
 
-  const isLocal = (a: IPv4): boolean => a === nodeIP || cidrContains(LOOPBACK_NET, a);
+  const lbIPs = loadBalancerIPs(state);
+  const isLocal = lbIPs.size === 0
+    ? (a: IPv4): boolean => a === nodeIP || cidrContains(LOOPBACK_NET, a)
+    : (a: IPv4): boolean => a === nodeIP || cidrContains(LOOPBACK_NET, a) || lbIPs.has(a);
   return {
     name: nodeName,
     nodeIP,
@@ -80,4 +93,86 @@ export function buildNodeAddressing(state: ClusterState, nodeName: string): Node
     podIface: (k) => ifaceByPod.get(k),
     podAt: (a) => localPods.get(a)?.key,
   };
+}
+
+/** Every Service's LoadBalancer ingress IP (status.loadBalancer.ingress[].ip). */
+export function loadBalancerIPs(state: ClusterState): Set<IPv4> {
+  const out = new Set<IPv4>();
+  for (const svc of sortedValues(state.services)) {
+    if (svc.spec.type !== "LoadBalancer") continue;
+    for (const ip of svc.status.loadBalancerIngressIPs) {
+      const a = tryParseIPv4(ip);
+      if (a !== null) out.add(a);
+    }
+  }
+  return out;
+}
+
+/**
+ * Where the outside network sends a Service address that is no node's and no pod's.
+ *
+ * - LoadBalancer ingress IP: a cloud pass-through load balancer (GCE network LB, MetalLB in BGP
+ *   mode) that picks a backend node per connection by hashing the 5-tuple over the nodes whose
+ *   health check passes. With externalTrafficPolicy Cluster every node passes (the check is
+ *   kube-proxy's own /healthz on port 10256); with Local a node passes only while it has a local
+ *   ready endpoint (the healthCheckNodePort answers 200 only then; kube-proxy's
+ *   service-health server counts local endpoints). A node that is down never passes. When no node
+ *   passes, the LB falls back to all nodes (GCE's behaviour when every backend is unhealthy).
+ *   Health is evaluated on the cluster state the network was built from (no probe interval is
+ *   modelled; real LBs take a few probe intervals to notice).
+ * - externalIP: not managed by Kubernetes; the network routes it to one node (the administrator's
+ *   static route). Default: the first node; ExternalRoutingOptions.externalIPNode overrides it.
+ */
+export interface ExternalTarget {
+  readonly kind: "loadBalancer" | "externalIP";
+  /** Candidate nodes (names, sorted), before the per-connection choice. */
+  readonly nodes: readonly string[];
+}
+
+export interface ExternalRoutingOptions {
+  /** Node that receives externalIP traffic (default: the first node by name). */
+  readonly externalIPNode?: string;
+}
+
+function hasLocalReadyEndpoint(state: ClusterState, svcKey: string, node: string): boolean {
+  for (const sl of sortedValues(state.endpointSlices)) {
+    if (`${sl.meta.namespace}/${sl.serviceName}` !== svcKey) continue;
+    for (const ep of sl.endpoints) if (ep.nodeName === node && ep.conditions.ready !== false) return true;
+  }
+  return false;
+}
+
+export function buildExternalRouting(state: ClusterState, opts: ExternalRoutingOptions = {}): Map<IPv4, ExternalTarget> {
+  const nodes = sortedValues(state.nodes);
+  const all = nodes.map((n) => n.name);
+  const out = new Map<IPv4, ExternalTarget>();
+  const eipNode = opts.externalIPNode ?? all[0];
+  for (const svc of sortedValues(state.services)) {
+    const key = `${svc.meta.namespace}/${svc.meta.name}`;
+    for (const ip of svc.spec.externalIPs) {
+      const a = tryParseIPv4(ip);
+      if (a !== null && eipNode !== undefined && !out.has(a)) out.set(a, { kind: "externalIP", nodes: [eipNode] });
+    }
+    if (svc.spec.type !== "LoadBalancer") continue;
+    const local = svc.spec.externalTrafficPolicy === "Local";
+    const healthy = nodes.filter((n) => n.up && (!local || hasLocalReadyEndpoint(state, key, n.name))).map((n) => n.name);
+    for (const ip of svc.status.loadBalancerIngressIPs) {
+      const a = tryParseIPv4(ip);
+      if (a !== null) out.set(a, { kind: "loadBalancer", nodes: healthy.length > 0 ? healthy : all });
+    }
+  }
+  return out;
+}
+
+/** The LB's per-connection choice: a hash of the 5-tuple over the candidates (stable per flow). */
+export function pickByTuple(n: number, src: IPv4, sport: number, dst: IPv4, dport: number, proto: number): number {
+  let h = 0x811c9dc5;
+  h = Math.imul(h ^ src, 0x01000193) >>> 0;
+  h = Math.imul(h ^ dst, 0x01000193) >>> 0;
+  h = Math.imul(h ^ ((sport << 16) | dport), 0x01000193) >>> 0;
+  h = Math.imul(h ^ proto, 0x01000193) >>> 0;
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d) >>> 0;
+  h = (h ^ (h >>> 12)) >>> 0;
+  return h % n;
 }

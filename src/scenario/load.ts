@@ -17,7 +17,7 @@ import { defaultKubeProxyConfig } from "../kubeproxy/config.ts";
 import { readFileSync } from "node:fs";
 import { dirname, resolve, isAbsolute, join } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
-import { isScalar, Scalar } from "yaml";
+import { isMap, isScalar, isSeq, Scalar } from "yaml";
 import { InputError, type InputErrorLocation, type InputWarning } from "../errors.ts";
 import { cidrContains, cidrSize, cidrNth, formatCidr, tryParseCidr, tryParseIPv4, type Cidr } from "../net/ip.ts";
 import type { K8sProtocol } from "../net/packet.ts";
@@ -27,13 +27,14 @@ import { NODE_PORT_MAX, NODE_PORT_MIN } from "../cluster/recipes.ts";
 import { NAME_ALPHABET } from "../cluster/names.ts";
 import type { DetectLocalMode, KubeProxyConfig, ProfileName } from "../kubeproxy/types.ts";
 import { parseDuration } from "./duration.ts";
-import { scenarioSchema, SCHEMA_ID } from "./schema.ts";
+import { CONTROL_PLANE_DURATIONS, scenarioSchema, SCHEMA_ID } from "./schema.ts";
 import { at, fail, nodeAt, parseYamlDocuments, throwSchemaError, type JsonPath, type Origin, type YamlSource } from "./source.ts";
 import type {
   AppSpec,
   ClientFrom,
   ClientSpec,
   ClientTarget,
+  ControlPlaneSpec,
   Expectation,
   PodPinSpec,
   Scenario,
@@ -97,7 +98,7 @@ export function loadScenarioText(text: string, fileName: string, opts: LoadOptio
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
     const itemOrigin: Origin = { src, path: ["manifests", i] };
-    let srcs: YamlSource[];
+    let srcs: Parsed[];
     if (typeof item.file === "string") {
       const full = isAbsolute(item.file) ? item.file : resolve(dirname(fileName), item.file);
       const shown = isAbsolute(item.file) ? item.file : join(dirname(fileName), item.file);
@@ -116,8 +117,7 @@ export function loadScenarioText(text: string, fileName: string, opts: LoadOptio
       continue;
     }
     if (srcs.length === 0) fail(itemOrigin, [], "the manifest holds no YAML document");
-    for (const s of srcs) {
-      const obj = s.doc.toJS({ maxAliasCount: 1000 }) as unknown;
+    for (const { src: s, obj } of srcs) {
       if (!v.k8s(obj)) throwSchemaError(v.k8s.errors ?? [], obj, s, []);
       manifests.push({ obj: obj as Record<string, any>, origin: { src: s, path: [] } });
     }
@@ -126,17 +126,118 @@ export function loadScenarioText(text: string, fileName: string, opts: LoadOptio
   return new Checker(src, raw, manifests, fileName).run();
 }
 
+/** One manifest document: where it is (for positions) and its data. */
+export interface Parsed {
+  readonly src: YamlSource;
+  readonly obj: unknown;
+}
+
+function toData(src: YamlSource): Parsed {
+  return { src, obj: src.doc.toJS({ maxAliasCount: 1000 }) as unknown };
+}
+
 /**
  * `repeat: N` on a file or inline item: the text is read N times with every `${i}` replaced by
- * the copy's index (0..N-1). Positions of errors still point into the template text.
+ * the copy's index (0..N-1). Positions of errors point into the template text (the copy's line and
+ * column, mapped as for any inline text).
+ *
+ * Parsing 20,000 copies takes the yaml package many seconds, so when every `${i}` sits inside a
+ * string value (`name: svc-${i}`, `{app: "web-${i}"}`) the text is parsed once, with a digit
+ * sentinel in place of `${i}`, and each copy's data is that document's data with the sentinel
+ * replaced by the index. A copy's positions are the template's, columns shifted back on lines
+ * where a sentinel precedes them, so they equal what parsing the copy itself gives. Anything else
+ * — `${i}` in a key, a comment, a number (`replicas: ${i}`), an escape — parses every copy.
  */
-function expandRepeat(repeat: number | undefined, text: string, parse: (t: string) => YamlSource[]): YamlSource[] {
-  if (repeat === undefined) return parse(text);
-  if (!text.includes("${i}")) return Array.from({ length: repeat }, () => parse(text)).flat();
+export function expandRepeat(repeat: number | undefined, text: string, parse: (t: string) => YamlSource[]): Parsed[] {
+  if (repeat === undefined) return parse(text).map(toData);
   const parts = text.split("${i}");
-  const out: YamlSource[] = [];
-  for (let k = 0; k < repeat; k++) out.push(...parse(parts.join(String(k))));
+  return repeatFromOneParse(repeat, parts, parse) ?? Array.from({ length: repeat }, (_, k) => parse(parts.join(String(k))).map(toData)).flat();
+}
+
+/** The shared-parse path of expandRepeat; undefined when it does not apply. */
+function repeatFromOneParse(repeat: number, parts: readonly string[], parse: (t: string) => YamlSource[]): Parsed[] | undefined {
+  // Digits 1-7 only: a sentinel that resolves to a string wherever it sits resolves to a string for
+  // any index too (core schema: ints, octal 0o, floats are digit patterns; a sentinel-made number
+  // leaves the sentinel uncounted and takes the slow path).
+  let sentinel = "7".repeat(12);
+  while (parts.some((p) => p.includes(sentinel)) || sentinel.length <= String(repeat).length) sentinel += "7";
+  const text = parts.join(sentinel);
+  const occurrences = parts.length - 1;
+  let docs: YamlSource[];
+  try {
+    docs = parse(text);
+  } catch {
+    return undefined; // the copies themselves tell which error to report
+  }
+  // Every sentinel of the text must be inside a plain string value, literally (not in a key, a
+  // comment, a tag or made of escapes).
+  let counted = 0;
+  const count = (str: string): number => str.split(sentinel).length - 1;
+  const walk = (node: unknown): boolean => {
+    if (isScalar(node)) {
+      if (typeof node.value !== "string") return true;
+      const n = count(node.value);
+      if (n > 0 && (!node.range || count(text.slice(node.range[0], node.range[1])) !== n)) return false;
+      counted += n;
+      return true;
+    }
+    if (isMap(node)) {
+      for (const p of node.items) {
+        if (!isScalar(p.key) || String(p.key.value).includes(sentinel) || !walk(p.value)) return false;
+      }
+      return true;
+    }
+    if (isSeq(node)) return node.items.every(walk);
+    return true; // null, aliases (their anchors are counted where they are defined)
+  };
+  if (!docs.every((d) => walk(d.doc.contents)) || counted !== occurrences) return undefined;
+  const protos = docs.map(toData);
+  // 0-based columns where a sentinel starts, per 1-based line of `text`.
+  const starts = new Map<number, number[]>();
+  {
+    let line = 1;
+    let lineStart = 0;
+    let from = 0;
+    for (;;) {
+      const at = text.indexOf(sentinel, from);
+      if (at < 0) break;
+      for (let nl = text.indexOf("\n", lineStart); nl >= 0 && nl < at; nl = text.indexOf("\n", lineStart)) {
+        line++;
+        lineStart = nl + 1;
+      }
+      let list = starts.get(line);
+      if (!list) starts.set(line, (list = []));
+      list.push(at - lineStart);
+      from = at + sentinel.length;
+    }
+  }
+  const out: Parsed[] = [];
+  for (let k = 0; k < repeat; k++) {
+    const index = String(k);
+    const shrink = sentinel.length - index.length;
+    for (const proto of protos) {
+      const inner = proto.src.mapPos;
+      const mapPos = (line: number, col: number): { line: number; col: number } => {
+        let c = col;
+        for (const s0 of starts.get(line) ?? []) if (s0 + sentinel.length <= col - 1) c -= shrink;
+        return inner ? inner(line, c) : { line, col: c };
+      };
+      out.push({ src: { ...proto.src, mapPos }, obj: replaceDeep(proto.obj, sentinel, index) });
+    }
+  }
   return out;
+}
+
+/** A copy of plain data (from YAML) with `from` replaced by `to` in every string. */
+function replaceDeep(v: unknown, from: string, to: string): unknown {
+  if (typeof v === "string") return v.includes(from) ? v.replaceAll(from, to) : v;
+  if (Array.isArray(v)) return v.map((x) => replaceDeep(x, from, to));
+  if (v !== null && typeof v === "object") {
+    const o: Record<string, unknown> = {};
+    for (const key of Object.keys(v)) o[key] = replaceDeep((v as Record<string, unknown>)[key], from, to);
+    return o;
+  }
+  return v;
 }
 
 /** Positions inside a YAML string value: exact for block scalars (`inline: |`), else the scalar's start. */
@@ -180,6 +281,15 @@ class Checker {
   private nodes: (NodeInput & { cidr: Cidr; origin: Origin })[] = [];
   private objects: (ScenarioObject & { origin: Origin })[] = [];
   private pins: PodPinSpec[] = [];
+  /**
+   * Lookups over `objects`, built once they are all read (checkObjects): scenarios of 20,000
+   * manifests must not be checked object against object.
+   * byKey: "Kind/namespace/name" → the object; templates: "namespace\0label\0value" → the pod
+   * templates (Deployment templates, Pod manifests) carrying that label, in manifest order.
+   */
+  private byKey = new Map<string, ScenarioObject & { origin: Origin }>();
+  private templatesByLabel = new Map<string, PodTemplate[]>();
+  private pinKeys = new Set<string>();
 
   constructor(
     private readonly src: YamlSource,
@@ -211,6 +321,7 @@ class Checker {
     const clients = this.checkClients();
     this.checkImages(apps, clients.length > 0);
     const timeline = this.checkTimeline();
+    const controlPlane = this.checkControlPlane();
     const expectations = this.checkExpectations(clients);
     const r = this.raw;
     const run = r.run ?? {};
@@ -229,6 +340,7 @@ class Checker {
       apps,
       clients,
       timeline,
+      ...(controlPlane ? { controlPlane } : {}),
       expectations,
       run: {
         seed: run.seed ?? 1,
@@ -357,6 +469,7 @@ class Checker {
         }
       }
     }
+    this.indexObjects();
     this.checkServiceAddresses();
     // Endpoints / EndpointSlices against Services
     for (const ob of this.objects) {
@@ -370,8 +483,27 @@ class Checker {
     }
   }
 
+  private indexObjects(): void {
+    for (const ob of this.objects) {
+      const k = `${ob.kind}/${ob.input.namespace}/${ob.input.name}`;
+      if (!this.byKey.has(k)) this.byKey.set(k, ob);
+      const t = ob.kind === "Deployment" ? ob.input.spec.template : ob.kind === "Pod" ? ob.input.spec : undefined;
+      if (!t) continue;
+      for (const l of Object.keys(t.labels)) {
+        const lk = `${ob.input.namespace}\0${l}\0${t.labels[l]}`;
+        const list = this.templatesByLabel.get(lk);
+        if (list) list.push(t);
+        else this.templatesByLabel.set(lk, [t]);
+      }
+    }
+  }
+
+  private object<K extends ScenarioObject["kind"]>(kind: K, ns: string, name: string): (Extract<ScenarioObject, { kind: K }> & { origin: Origin }) | undefined {
+    return this.byKey.get(`${kind}/${ns}/${name}`) as (Extract<ScenarioObject, { kind: K }> & { origin: Origin }) | undefined;
+  }
+
   private findService(ns: string, name: string) {
-    return this.objects.find((x): x is Extract<ScenarioObject, { kind: "Service" }> & { origin: Origin } => x.kind === "Service" && x.input.namespace === ns && x.input.name === name);
+    return this.object("Service", ns, name);
   }
 
   private probe(p: any): Probe | undefined {
@@ -528,22 +660,30 @@ class Checker {
   }
 
   /** Pod templates a Service selector would select: Deployment templates and Pod manifests. */
+  /** (`selector` is never empty here: a Service without one has no selector.) */
   private selectedTemplates(ns: string, selector: Labels): PodTemplate[] {
-    const out: PodTemplate[] = [];
-    for (const ob of this.objects) {
-      if (ob.input.namespace !== ns) continue;
-      const t = ob.kind === "Deployment" ? ob.input.spec.template : ob.kind === "Pod" ? ob.input.spec : undefined;
-      if (t && Object.keys(selector).every((k) => t.labels[k] === selector[k])) out.push(t);
+    // The templates carrying the rarest of the selector's pairs, then the whole selector; manifest order.
+    let best: PodTemplate[] | undefined;
+    for (const k of Object.keys(selector)) {
+      const list = this.templatesByLabel.get(`${ns}\0${k}\0${selector[k]}`);
+      if (!list) return [];
+      if (!best || list.length < best.length) best = list;
     }
-    return out;
+    return (best ?? []).filter((t) => Object.keys(selector).every((k) => t.labels[k] === selector[k]));
   }
 
   private checkServicesAgainstPods(): void {
+    // Names that have hand-written endpoints (any namespace, as before).
+    const withEps = new Set<string>();
+    for (const x of this.objects) {
+      if (x.kind === "Endpoints") withEps.add(x.input.name);
+      else if (x.kind === "EndpointSlice") withEps.add(x.input.serviceName);
+    }
     for (const ob of this.objects) {
       if (ob.kind !== "Service") continue;
       const sel = ob.input.spec.selector;
       if (!sel) {
-        const hasEps = this.objects.some((x) => (x.kind === "Endpoints" && x.input.name === ob.input.name) || (x.kind === "EndpointSlice" && x.input.serviceName === ob.input.name));
+        const hasEps = withEps.has(ob.input.name);
         if (!hasEps) this.warn(at(ob.origin, ["spec"]), `Service "${ob.input.namespace}/${ob.input.name}" has no selector and no Endpoints or EndpointSlices: it has no endpoints`);
         continue;
       }
@@ -579,16 +719,16 @@ class Checker {
       names.set(key, i);
       let deployment: string | undefined;
       let templateHash: string | undefined;
-      const podManifest = this.objects.find((x) => x.kind === "Pod" && x.input.namespace === ns && x.input.name === p.name);
+      const podManifest = this.object("Pod", ns, p.name);
       const m = POD_NAME_RE.exec(p.name);
       if (p.deployment !== undefined) {
-        if (!this.objects.some((x) => x.kind === "Deployment" && x.input.namespace === ns && x.input.name === p.deployment)) fail(o, ["deployment"], `no Deployment "${ns}/${p.deployment}" in the manifests`);
+        if (!this.object("Deployment", ns, p.deployment)) fail(o, ["deployment"], `no Deployment "${ns}/${p.deployment}" in the manifests`);
         const mm = new RegExp(`^${p.deployment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-(${HASH_CHARS}+)-(${HASH_CHARS}{5})$`).exec(p.name);
         if (!mm) fail(o, ["name"], `expected "${p.deployment}-<pod-template-hash>-<5 chars from ${NAME_ALPHABET}>", got "${p.name}"`);
         deployment = p.deployment;
         templateHash = mm[1];
       } else if (!podManifest) {
-        const dep = m ? this.objects.find((x) => x.kind === "Deployment" && x.input.namespace === ns && x.input.name === m[1]) : undefined;
+        const dep = m ? this.object("Deployment", ns, m[1]!) : undefined;
         if (!dep || !m) fail(o, ["name"], `pod pin "${p.name}" names no Pod manifest and is not "<deployment>-<pod-template-hash>-<5 chars>" for a Deployment in namespace ${ns}`);
         deployment = m[1];
         templateHash = m[2];
@@ -616,6 +756,7 @@ class Checker {
         }
         if (a === node.cidr.addr || a === cidrNth(node.cidr, cidrSize(node.cidr) - 1)) fail(o, ["ip"], `${p.ip} is the network or broadcast address of ${node.podCIDR}`);
       }
+      this.pinKeys.add(`${ns}/${p.name}`);
       this.pins.push({
         name: p.name,
         namespace: ns,
@@ -627,7 +768,7 @@ class Checker {
       });
     });
     for (const [dk, n] of perDeployment) {
-      const dep = this.objects.find((x) => x.kind === "Deployment" && `${x.input.namespace}/${x.input.name}` === dk);
+      const dep = this.byKey.get(`Deployment/${dk}`);
       if (dep?.kind === "Deployment" && n > dep.input.spec.replicas) {
         this.warn(at(this.o, ["pin", "pods"]), `${n} pods are pinned for Deployment ${dk} but it has ${dep.input.spec.replicas} replicas: the extra pins are unused`);
       }
@@ -653,7 +794,8 @@ class Checker {
           if (serviceTime.maxNs < serviceTime.minNs) fail(o, ["serviceTime", "max"], `max (${st.max}) is less than min (${st.min})`);
         }
       }
-      return { image: a.image, app: a.app, ...(a.text !== undefined ? { text: a.text } : {}), serviceTime, loc: at(o) };
+      const onSigterm = a.onSigterm === undefined || a.onSigterm === "exit" ? undefined : a.onSigterm === "ignore" ? ("ignore" as const) : { exitAfterNs: parseDuration(a.onSigterm.exitAfter) };
+      return { image: a.image, app: a.app, ...(a.text !== undefined ? { text: a.text } : {}), serviceTime, ...(onSigterm !== undefined ? { onSigterm } : {}), loc: at(o) };
     });
   }
 
@@ -676,7 +818,7 @@ class Checker {
   // --- clients -------------------------------------------------------------------------------
 
   private knownPod(ns: string, name: string): boolean {
-    return this.pins.some((p) => p.namespace === ns && p.name === name) || this.objects.some((x) => x.kind === "Pod" && x.input.namespace === ns && x.input.name === name);
+    return this.pinKeys.has(`${ns}/${name}`) || this.object("Pod", ns, name) !== undefined;
   }
 
   private podRefError(name: string): string {
@@ -708,7 +850,10 @@ class Checker {
       }
       if (c.rate !== undefined && c.concurrency !== undefined) fail(o, ["concurrency"], "give either rate (open loop) or concurrency (closed loop), not both");
       if (c.requestsPerConnection !== undefined && !c.keepAlive) fail(o, ["requestsPerConnection"], "requestsPerConnection needs keepAlive: true");
-      const target = this.resolveTarget(o, c.target, fromNs);
+      const protocol: "TCP" | "UDP" = c.protocol ?? "TCP";
+      if (protocol === "UDP" && c.keepAlive) fail(o, ["keepAlive"], "keepAlive is for TCP clients; a UDP client keeps its source port with reusePort: true");
+      if (c.reusePort && protocol !== "UDP") fail(o, ["reusePort"], "reusePort needs protocol: UDP (TCP clients reuse connections with keepAlive)");
+      const target = this.resolveTarget(o, c.target, fromNs, protocol);
       const requests = c.requests ?? (c.rate === undefined && c.duration === undefined ? 1 : undefined);
       return {
         name: c.name,
@@ -718,6 +863,7 @@ class Checker {
         ...(c.rate !== undefined ? { rate: c.rate } : {}),
         ...(c.rate === undefined ? { concurrency: c.concurrency ?? 1 } : {}),
         keepAlive: c.keepAlive ?? false,
+        ...(protocol === "UDP" ? { protocol, reusePort: c.reusePort ?? false } : {}),
         ...(c.requestsPerConnection !== undefined ? { requestsPerConnection: c.requestsPerConnection } : {}),
         connectTimeoutNs: c.connectTimeout !== undefined ? parseDuration(c.connectTimeout) : 10e9,
         requestTimeoutNs: c.requestTimeout !== undefined ? parseDuration(c.requestTimeout) : 30e9,
@@ -728,7 +874,7 @@ class Checker {
     });
   }
 
-  private resolveTarget(o: Origin, text: string, fromNs: string): ClientTarget {
+  private resolveTarget(o: Origin, text: string, fromNs: string, protocol: "TCP" | "UDP" = "TCP"): ClientTarget {
     const p: JsonPath = ["target"];
     let t = text;
     let path = "/";
@@ -750,10 +896,10 @@ class Checker {
     if (host === "") fail(o, p, `expected a host in "${text}"`);
     const services = this.objects.filter((x): x is Extract<ScenarioObject, { kind: "Service" }> & { origin: Origin } => x.kind === "Service");
     const svcResult = (svc: (typeof services)[number], ip: string): ClientTarget => {
-      const sp = svc.input.spec.ports.find((x) => x.port === port && x.protocol === "TCP");
+      const sp = svc.input.spec.ports.find((x) => x.port === port && x.protocol === protocol);
       if (!sp) {
         const have = svc.input.spec.ports.map((x) => `${x.port}/${x.protocol}`).join(", ") || "none";
-        fail(o, p, `Service "${svc.input.namespace}/${svc.input.name}" has no TCP port ${port} (ports: ${have})`);
+        fail(o, p, `Service "${svc.input.namespace}/${svc.input.name}" has no ${protocol} port ${port} (ports: ${have})`);
       }
       return { text, host, port, path, resolved: { kind: "service", namespace: svc.input.namespace, name: svc.input.name, portName: sp.name, ip } };
     };
@@ -813,13 +959,25 @@ class Checker {
           return { atNs, loc, action: e.action, node: e.node } as TimelineEvent;
         case "scale":
         case "rollout":
-          if (!this.objects.some((x) => x.kind === "Deployment" && x.input.namespace === ns && x.input.name === e.deployment)) fail(o, ["deployment"], `no Deployment "${ns}/${e.deployment}" in the manifests`);
+          if (!this.object("Deployment", ns, e.deployment)) fail(o, ["deployment"], `no Deployment "${ns}/${e.deployment}" in the manifests`);
           return e.action === "scale"
             ? { atNs, loc, action: "scale", namespace: ns, deployment: e.deployment, replicas: e.replicas }
             : { atNs, loc, action: "rollout", namespace: ns, deployment: e.deployment, ...(e.image !== undefined ? { image: e.image } : {}) };
       }
       throw new Error("unreachable: the schema restricts actions");
     });
+  }
+
+  private checkControlPlane(): ControlPlaneSpec | undefined {
+    const c = this.raw.controlPlane as Record<string, any> | undefined;
+    if (!c) return undefined;
+    const out: Record<string, unknown> = {};
+    for (const k of CONTROL_PLANE_DURATIONS) if (c[k] !== undefined) out[k] = parseDuration(c[k]);
+    for (const k of ["plegRelistPeriod", "nodeHeartbeatPeriod", "nodeMonitorPeriod", "crashLoopInitialBackoff"] as const) {
+      if (out[k] === 0) fail(this.o, ["controlPlane", k], "expected a duration > 0");
+    }
+    if (c.defaultReadinessProbe) out.defaultReadinessProbe = this.probe(c.defaultReadinessProbe);
+    return out as ControlPlaneSpec;
   }
 
   private checkExpectations(clients: ClientSpec[]): Expectation[] {

@@ -38,6 +38,29 @@ export const EXPECTATION_METRICS = [
   "latency.max",
 ] as const;
 
+/** The `controlPlane:` durations a scenario may override (names without the config's "Ns"). */
+export const CONTROL_PLANE_DURATIONS = [
+  "kubeletWatchDelay",
+  "sandboxSetupDelay",
+  "containerStartDelay",
+  "containerRestartDelay",
+  "statusUpdateDelay",
+  "sandboxTeardownDelay",
+  "plegRelistPeriod",
+  "crashLoopInitialBackoff",
+  "crashLoopMaxBackoff",
+  "endpointSliceDelay",
+  "controllerDelay",
+  "schedulerDelay",
+  "kubeProxyWatchDelay",
+  "kubeProxyStartDelay",
+  "kubeletStartDelay",
+  "nodeHeartbeatPeriod",
+  "nodeMonitorPeriod",
+  "nodeMonitorGracePeriod",
+  "podEvictionTimeout",
+] as const;
+
 export const TIMELINE_ACTIONS = ["deletePod", "killPod", "failReadiness", "hangPod", "nodeDown", "nodeUp", "scale", "rollout"] as const;
 
 const ref = (name: string) => ({ $ref: `#/definitions/${name}` });
@@ -113,6 +136,8 @@ export const scenarioSchema: Record<string, unknown> = {
     apps: arr(ref("app")),
     clients: arr(ref("client")),
     timeline: arr(ref("timelineEvent")),
+    // Delays of the timed control plane (defaults: Kubernetes', see src/control/config.ts).
+    controlPlane: obj(Object.fromEntries([...CONTROL_PLANE_DURATIONS.map((k) => [k, ref("duration")]), ["defaultReadinessProbe", ref("probe")]])),
     expectations: arr(ref("expectation")),
     run: obj({ seed: int(0), duration: ref("duration"), interval: ref("duration") }),
   },
@@ -143,7 +168,12 @@ export const scenarioSchema: Record<string, unknown> = {
         { if: { properties: { distribution: { const: "uniform" } } }, then: obj({ distribution: str, min: ref("duration"), max: ref("duration") }, ["min", "max"]) },
       ],
     },
-    app: obj({ image: str, app: { enum: ["serve_hostname", "http-echo"] }, text: str, serviceTime: ref("serviceTime") }, ["image", "app"]),
+    app: obj({ image: str, app: { enum: ["serve_hostname", "http-echo"] }, text: str, serviceTime: ref("serviceTime"), onSigterm: ref("sigterm") }, ["image", "app"]),
+    // What the app does on SIGTERM: exit at once (default), drain for a while then exit, or ignore it (SIGKILLed at the grace period's end).
+    sigterm: {
+      anyOf: [{ enum: ["exit", "ignore"] }, obj({ exitAfter: ref("duration") }, ["exitAfter"])],
+      "x-expected": 'one of "exit", "ignore" or {exitAfter: <duration>}',
+    },
     client: obj(
       {
         name: { type: "string", pattern: DNS1123_LABEL, "x-expected": "a lower-case name such as curl-1" },
@@ -153,6 +183,8 @@ export const scenarioSchema: Record<string, unknown> = {
         rate: { type: "number", exclusiveMinimum: 0 },
         concurrency: int(1),
         keepAlive: bool,
+        protocol: { enum: ["TCP", "UDP"] },
+        reusePort: bool,
         requestsPerConnection: int(1),
         connectTimeout: ref("duration"),
         requestTimeout: ref("duration"),

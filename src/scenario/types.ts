@@ -6,7 +6,8 @@
 import type { InputErrorLocation } from "../errors.ts";
 import type { DeploymentInput, EndpointSliceInput, EndpointsInput, NodeInput, PodInput, ServiceInput } from "../cluster/recipes.ts";
 import type { KubeProxyConfig } from "../kubeproxy/types.ts";
-import type { EXPECTATION_METRICS, TIMELINE_ACTIONS } from "./schema.ts";
+import type { Probe } from "../cluster/types.ts";
+import type { CONTROL_PLANE_DURATIONS, EXPECTATION_METRICS, TIMELINE_ACTIONS } from "./schema.ts";
 
 export type Nanos = number;
 
@@ -43,6 +44,12 @@ export interface AppSpec {
   readonly text?: string;
   /** Default: constant 0. */
   readonly serviceTime: ServiceTime;
+  /**
+   * SIGTERM handling of the app's process: exit at once (absent or exitAfterNs 0), drain for
+   * exitAfterNs (listener closed, in-flight requests finished, keep-alive connections closed) then
+   * exit, or "ignore" (keeps serving until SIGKILL at the end of the grace period).
+   */
+  readonly onSigterm?: { readonly exitAfterNs: Nanos } | "ignore";
   readonly loc: InputErrorLocation;
 }
 
@@ -75,6 +82,10 @@ export interface ClientSpec {
   readonly rate?: number;
   /** Closed loop: requests in flight (default 1 when rate is not given). */
   readonly concurrency?: number;
+  /** TCP (curl-like HTTP requests, the default) or UDP (one datagram and its answer per request; traffic/udp.ts). */
+  readonly protocol?: "TCP" | "UDP";
+  /** UDP: send every query from one socket (one source port) instead of a fresh socket per query. */
+  readonly reusePort?: boolean;
   /** Reuse connections (default false: one connection per request, like separate curl runs). */
   readonly keepAlive: boolean;
   readonly requestsPerConnection?: number;
@@ -99,6 +110,11 @@ export type TimelineEvent = { readonly atNs: Nanos; readonly loc: InputErrorLoca
   | { readonly action: "scale"; readonly namespace: string; readonly deployment: string; readonly replicas: number }
   | { readonly action: "rollout"; readonly namespace: string; readonly deployment: string; readonly image?: string }
 );
+
+export type ControlPlaneDuration = (typeof CONTROL_PLANE_DURATIONS)[number];
+
+/** The scenario's `controlPlane:` overrides (durations in ns, keyed by the scenario's names). */
+export type ControlPlaneSpec = { readonly [K in ControlPlaneDuration]?: Nanos } & { readonly defaultReadinessProbe?: Probe };
 
 export type ExpectationMetric = (typeof EXPECTATION_METRICS)[number];
 
@@ -132,6 +148,8 @@ export interface Scenario {
   readonly apps: readonly AppSpec[];
   readonly clients: readonly ClientSpec[];
   readonly timeline: readonly TimelineEvent[];
+  /** Overrides of the control plane's delays (absent: Kubernetes' defaults). */
+  readonly controlPlane?: ControlPlaneSpec;
   readonly expectations: readonly Expectation[];
   readonly run: {
     readonly seed: number;

@@ -48,6 +48,16 @@ export interface ClientConfig {
   readonly rng: Stream;
 }
 
+/** What the runtime drives: a client of any protocol (HTTP over TCP here, UDP queries in udp.ts). */
+export interface RuntimeClient {
+  readonly name: string;
+  readonly isDone: boolean;
+  /** At the client's start time. */
+  begin(): void;
+  /** An open-loop arrival the client scheduled with kArrival. */
+  arrival(): void;
+}
+
 /** Shared by all clients of a run: event kinds, ids, the records. */
 export class ClientRuntime {
   readonly sim: Simulation;
@@ -58,16 +68,21 @@ export class ClientRuntime {
   readonly kArrival: number;
   readonly kMaxTime: number;
   private nextRequestId = 1;
-  private readonly clients: Client[] = [];
+  private readonly clients: RuntimeClient[] = [];
   private doneCount = 0;
   /** Called whenever a client finishes (all its requests have an outcome). */
   onClientDone: (() => void) | undefined;
+  /**
+   * The endpoint (addr·65536 + port) a connection was DNATed to, when the network knows it (set by
+   * the run core): names the endpoint of requests that failed without an answer. −1 when unknown.
+   */
+  endpointOf: ((flow: number) => number) | undefined;
 
   constructor(sim: Simulation, trace?: Trace) {
     this.sim = sim;
     this.trace = trace;
-    this.kStart = sim.register("client.start", (_s, _n, obj) => (obj as Client).begin());
-    this.kArrival = sim.register("client.arrival", (_s, _n, obj) => (obj as Client).arrival());
+    this.kStart = sim.register("client.start", (_s, _n, obj) => (obj as RuntimeClient).begin());
+    this.kArrival = sim.register("client.arrival", (_s, _n, obj) => (obj as RuntimeClient).arrival());
     this.kMaxTime = sim.register("client.max-time", (_s, _n, obj) => {
       const r = obj as Req;
       r.client.maxTime(r);
@@ -76,9 +91,14 @@ export class ClientRuntime {
 
   add(cfg: ClientConfig): Client {
     const c = new Client(this, cfg);
-    this.clients.push(c);
-    this.sim.schedule(Math.max(cfg.startNs, this.sim.now), this.kStart, 0, c);
+    this.register(c, cfg.startNs);
     return c;
+  }
+
+  /** Counts a client towards allDone and starts it at `startNs` (udp.ts's UdpClient calls this). */
+  register(c: RuntimeClient, startNs: SimTime): void {
+    this.clients.push(c);
+    this.sim.schedule(Math.max(startNs, this.sim.now), this.kStart, 0, c);
   }
 
   newRequestId(): number {
@@ -114,7 +134,7 @@ class Req {
 
 const REQ_TEXT_OVERHEAD = "GET  HTTP/1.1\r\nHost: \r\nUser-Agent: curl/7.58.0\r\nAccept: */*\r\n\r\n".length;
 
-export class Client implements ConnOwner {
+export class Client implements ConnOwner, RuntimeClient {
   readonly cfg: ClientConfig;
   private readonly rt: ClientRuntime;
   private readonly reqLen: number;
@@ -239,7 +259,7 @@ export class Client implements ConnOwner {
     rec.seenSport = resp.seenSport;
     // Decide the connection's future before the next request is issued.
     const perConn = this.cfg.requestsPerConnection ?? Infinity;
-    const reusable = this.cfg.keepAlive && rec.requests < perConn;
+    const reusable = this.cfg.keepAlive && rec.requests < perConn && resp.close !== true;
     let next: Conn | null = null;
     if (!reusable) this.closeConn(c);
     else if (this.cfg.rate === undefined && this.moreToSend()) next = c; // the closed-loop worker keeps it
@@ -264,6 +284,20 @@ export class Client implements ConnOwner {
 
   onClosed(c: Conn): void {
     this.recs.delete(c);
+  }
+
+  /** The server closed the connection: never reuse it; a request waiting on it got an empty reply. */
+  onPeerClosed(c: Conn): void {
+    const rec = this.recs.get(c);
+    if (rec !== undefined && rec.closed < 0) {
+      rec.closed = this.rt.sim.now;
+      if (rec.end === "open") rec.end = "closed";
+    }
+    const i = this.idle.indexOf(c);
+    if (i >= 0) this.idle.splice(i, 1);
+    const req = c.user as Req | undefined;
+    c.user = undefined;
+    if (req !== undefined) this.finish(req, "reset", undefined, null, "empty-reply");
   }
 
   maxTime(req: Req): void {
@@ -298,6 +332,15 @@ export class Client implements ConnOwner {
       req.timer = 0;
     }
     const conn = req.conn;
+    let epAddr = resp?.endpointAddr ?? 0;
+    let epPort = resp?.endpointPort ?? 0;
+    if (resp === undefined && conn !== null && rt.endpointOf !== undefined) {
+      const k = rt.endpointOf(conn.flow);
+      if (k >= 0) {
+        epAddr = Math.floor(k / 65536);
+        epPort = k % 65536;
+      }
+    }
     const r: RequestRecord = {
       id: req.id,
       client: this.cfg.name,
@@ -311,8 +354,8 @@ export class Client implements ConnOwner {
       targetAddr: this.cfg.targetAddr,
       targetPort: this.cfg.targetPort,
       servedBy: resp?.servedBy ?? "",
-      endpointAddr: resp?.endpointAddr ?? 0,
-      endpointPort: resp?.endpointPort ?? 0,
+      endpointAddr: epAddr,
+      endpointPort: epPort,
       seenSrc: resp?.seenSrc ?? 0,
       seenSport: resp?.seenSport ?? 0,
       body: resp?.body ?? "",
@@ -322,7 +365,7 @@ export class Client implements ConnOwner {
       const [o, reason] = traceOutcome(outcome, failedBy);
       rt.trace.emit({
         type: "request.outcome", time: now, client: this.cfg.name, requestId: req.id, flow: r.connection, outcome: o, reason,
-        start: req.start, ...(resp ? { servedBy: resp.servedBy, endpointAddr: resp.endpointAddr, endpointPort: resp.endpointPort } : {}),
+        start: req.start, ...(resp ? { servedBy: resp.servedBy } : {}), ...(epAddr !== 0 ? { endpointAddr: epAddr, endpointPort: epPort } : {}),
         targetAddr: this.cfg.targetAddr, targetPort: this.cfg.targetPort, attempts: r.attempts,
       });
     }
@@ -349,10 +392,10 @@ export function traceOutcome(o: RequestOutcomeKind, failedBy?: string): [Request
   switch (o) {
     case "ok": return ["ok", "response"];
     case "refused": return ["refused", failedBy === "tcp-rst" ? "tcp-rst" : "icmp-port-unreachable"];
-    case "reset": return ["reset", "tcp-rst"];
+    case "reset": return ["reset", failedBy === "empty-reply" ? "empty-reply" : "tcp-rst"];
     case "timeout-connect": return ["timeout", "connect-timeout"];
     case "timeout-request": return ["timeout", "response-timeout"];
-    // EADDRNOTAVAIL: the trace has no dedicated reason yet; it is the client's own stack failing.
-    case "no-local-port": return ["error", "no-route"];
+    // EADDRNOTAVAIL: the client's own stack failing.
+    case "no-local-port": return ["error", "local-port-exhausted"];
   }
 }
