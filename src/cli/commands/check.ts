@@ -16,10 +16,7 @@ import { formatWarning, InputError } from "../../errors.ts";
 import { loadScenarioText } from "../../scenario/load.ts";
 import { applyOverrides, parseOverride } from "../../scenario/overrides.ts";
 import type { Scenario } from "../../scenario/types.ts";
-import { runScenario } from "../../scenario/run.ts";
-import { reportInputOf } from "../../scenario/report-input.ts";
-import { buildReport, evaluateExpectations, junitXml, type ExpectationResult, type JUnitSuite } from "../../report/index.ts";
-import { productionMode } from "../../cluster/recipes.ts";
+import type { ExpectationResult, JUnitSuite } from "../../report/index.ts";
 import { action, EXIT_CHECK_FAILED, EXIT_OK, intOption, out, usageError } from "../util.ts";
 import { progressPrinter } from "../progress.ts";
 
@@ -57,13 +54,17 @@ export function registerCheckCommand(program: Command): void {
     .option("--seeds <n>", "run each scenario with this many seeds (run.seed, run.seed+1, …)", "1")
     .option("--junit <file>", "write JUnit XML here")
     .option("--set <path=value>", "override a scenario field (repeatable), e.g. --set kubeProxy.minSyncPeriod=2s", collect, [] as string[])
-    .action(action((files: string[], o: { seeds: string; junit?: string; set: string[] }) => {
+    .action(action(async (files: string[], o: { seeds: string; junit?: string; set: string[] }) => {
       const seeds = intOption("--seeds", o.seeds, 1)!;
       // Load everything first: bad input stops before any run or any file is written.
       const scenarios = files.map((f) => ({ file: f, scenario: loadWithOverrides(f, o.set) }));
       for (const s of scenarios) {
         if (s.scenario.expectations.length === 0) throw new InputError({ file: s.file, field: "expectations" }, "the scenario has no expectations to check");
       }
+      // Heavy modules load only once the input is known to be good.
+      const [{ runScenario }, { reportInputOf }, { buildReport, evaluateExpectations, junitXml }, { productionMode }] = await Promise.all([
+        import("../../scenario/run.ts"), import("../../scenario/report-input.ts"), import("../../report/index.ts"), import("../../cluster/recipes.ts"),
+      ]);
       productionMode();
       const suites: JUnitSuite[] = [];
       let failed = 0;

@@ -5,45 +5,15 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { formatWarning } from "../../errors.ts";
-import { parseDuration, formatDuration } from "../../engine/time.ts";
-import { loadScenario } from "../../scenario/load.ts";
-import type { Scenario } from "../../scenario/types.ts";
-import { runCurl, runScenario, type RunResult } from "../../scenario/run.ts";
-import { reportInputOf } from "../../scenario/report-input.ts";
-import { buildReport, renderCharts, renderHtml, renderMarkdown, renderText, toJson } from "../../report/index.ts";
-import { productionMode } from "../../cluster/recipes.ts";
+import { parseDuration } from "../../engine/time.ts";
 import { action, intOption, out, usageError } from "../util.ts";
 import { DEFAULT_SCENARIO, PACKAGE_ROOT, writeAllOrNothing } from "../files.ts";
-import { progressPrinter } from "../progress.ts";
+import { atOption, loadForRun, pickRunNode, runWithProgress } from "../common.ts";
 
-export function loadForRun(file: string): Scenario {
-  const { scenario, warnings } = loadScenario(file);
-  for (const w of warnings) process.stderr.write(formatWarning(w) + "\n");
-  return scenario;
-}
-
-export function atOption(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  try {
-    return parseDuration(v);
-  } catch (e) {
-    throw usageError("--at", `${(e as Error).message.replace(/^./, (c) => c.toLowerCase())}`);
-  }
-}
-
-/** Runs a scenario with progress on a terminal. */
-export function runWithProgress(scenario: Scenario, opts: { seed?: number; until?: number }): RunResult {
-  productionMode();
-  const p = progressPrinter(`running ${scenario.metadata.name}`);
-  const result = runScenario(scenario, {
-    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-    ...(opts.until !== undefined ? { until: opts.until } : {}),
-    onProgress: (x) => p.update(`t=${formatDuration(x.now)}  requests ${x.requestsDone}  packets ${x.packets}`),
-  });
-  p.done();
-  return result;
-}
+// The run core and the report renderers (chart.js + canvas) load only when a command needs them,
+// so light commands (trace, iptables-save, kubectl, validate) start fast.
+const runCore = () => import("../../scenario/run.ts");
+const reports = () => import("../../report/index.ts");
 
 function slug(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]+/g, "-");
@@ -58,10 +28,12 @@ export function registerRunCommands(program: Command): void {
     .option("--out <dir>", "where to write the reports (default: reports/<scenario-name>/)")
     .option("--json", "print the JSON report on stdout instead of the text report")
     .option("--no-charts", "skip PNG charts (and the charts in the HTML report)")
-    .action(action((file: string, o: { seed?: string; out?: string; json?: boolean; charts: boolean }) => {
+    .action(action(async (file: string, o: { seed?: string; out?: string; json?: boolean; charts: boolean }) => {
       const seed = intOption("--seed", o.seed, 0);
       const scenario = loadForRun(file);
-      const result = runWithProgress(scenario, { ...(seed !== undefined ? { seed } : {}) });
+      const result = await runWithProgress(scenario, { ...(seed !== undefined ? { seed } : {}) });
+      const { reportInputOf } = await import("../../scenario/report-input.ts");
+      const { buildReport, renderCharts, renderHtml, renderMarkdown, renderText, toJson } = await reports();
       const input = reportInputOf(result, { scenarioYaml: readFileSync(file, "utf8") });
       const report = buildReport(input);
       const text = renderText(report);
@@ -89,7 +61,7 @@ export function registerRunCommands(program: Command): void {
     .option("--seed <n>", "random seed (default: the scenario's run.seed)")
     .option("-m, --max-time <duration>", "curl --max-time, e.g. 30s")
     .option("--connect-timeout <duration>", "curl --connect-timeout, e.g. 10s")
-    .action(action((file: string, target: string, o: { from?: string; count: string; seed?: string; maxTime?: string; connectTimeout?: string }) => {
+    .action(action(async (file: string, target: string, o: { from?: string; count: string; seed?: string; maxTime?: string; connectTimeout?: string }) => {
       const count = intOption("--count", o.count, 1)!;
       const seed = intOption("--seed", o.seed, 0);
       const dur = (name: string, v: string | undefined) => {
@@ -97,7 +69,8 @@ export function registerRunCommands(program: Command): void {
         try { return parseDuration(v); } catch (e) { throw usageError(name, (e as Error).message); }
       };
       const scenario = loadForRun(file);
-      productionMode();
+      const { runCurl } = await runCore();
+      (await import("../../cluster/recipes.ts")).productionMode();
       const maxTime = dur("--max-time", o.maxTime);
       const connectTimeout = dur("--connect-timeout", o.connectTimeout);
       const lines = runCurl(scenario, target, {
@@ -117,12 +90,12 @@ export function registerRunCommands(program: Command): void {
     .option("--node <name>", "node (default: the first node)")
     .option("--at <time>", "simulated time to stop the run at, e.g. 1.5s (default: when the clients are done)")
     .option("--seed <n>", "random seed (default: the scenario's run.seed)")
-    .action(action((file: string, o: { node?: string; at?: string; seed?: string }) => {
+    .action(action(async (file: string, o: { node?: string; at?: string; seed?: string }) => {
       const until = atOption(o.at);
       const seed = intOption("--seed", o.seed, 0);
       const scenario = loadForRun(file);
       const node = pickRunNode(scenario, o.node);
-      const result = runWithProgress(scenario, { ...(seed !== undefined ? { seed } : {}), ...(until !== undefined ? { until } : {}) });
+      const result = await runWithProgress(scenario, { ...(seed !== undefined ? { seed } : {}), ...(until !== undefined ? { until } : {}) });
       const n = result.nodes.find((x) => x.name === node)!;
       const l = n.conntrackList();
       out(l.lines.map((x) => x + "\n").join(""));
@@ -130,9 +103,3 @@ export function registerRunCommands(program: Command): void {
     }));
 }
 
-export function pickRunNode(scenario: Scenario, node: string | undefined): string {
-  const names = scenario.cluster.nodes.map((n) => n.name);
-  if (node === undefined) return names[0]!;
-  if (!names.includes(node)) throw usageError("--node", `no node "${node}" in the scenario (nodes: ${names.join(", ")})`);
-  return node;
-}

@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import type { Report } from "../../report/model.ts";
-import { aggregateSweep, renderSweepCharts, renderSweepText, toJson } from "../../report/index.ts";
 import { InputError } from "../../errors.ts";
 import type { SweepJob, WorkerMessage } from "../sweep-worker.ts";
 import { action, intOption, out, usageError } from "../util.ts";
@@ -74,6 +73,7 @@ export function registerSweepCommand(program: Command): void {
         throw usageError("sweep", (e as Error).message);
       }
       p.done();
+      const { aggregateSweep, renderSweepCharts, renderSweepText, toJson } = await import("../../report/index.ts");
       const agg = aggregateSweep(reports);
       const text = renderSweepText(agg);
       const json = toJson(agg);
