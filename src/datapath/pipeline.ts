@@ -82,6 +82,31 @@ export interface WalkOptions {
   readonly observer?: TraversalObserver;
   /** Record each hook's verdict (for explanations); off on the hot path. */
   readonly recordSteps?: boolean;
+  /**
+   * Reused walk state and result (newWalkScratch()): walkHooks then allocates nothing for itself
+   * and returns the scratch's result object, valid until the next walk with the same scratch.
+   */
+  readonly scratch?: WalkScratch;
+}
+
+/** Per-caller reusable state of walkHooks (the timed datapath keeps one per option set). */
+export interface WalkScratch {
+  /** @internal */
+  readonly state: WalkState;
+}
+
+export function newWalkScratch(): WalkScratch {
+  const result: WalkResult = {
+    fate: "dropped", packet: undefined as unknown as Packet, route: UNREACHABLE, dnat: undefined, snat: undefined,
+    stoppedAt: undefined, rejectWith: undefined, mark: 0, rulesEvaluated: 0, steps: NO_STEPS,
+  };
+  return {
+    state: {
+      rules: undefined as unknown as RuleEvaluator, routing: undefined as unknown as NodeRouting, ctx: undefined as unknown as EvalContext,
+      opts: undefined as unknown as WalkOptions, runNat: false, pkt: undefined as unknown as Packet, rulesEvaluated: 0,
+      dnat: undefined, snat: undefined, steps: NO_STEPS, out: result,
+    },
+  };
 }
 
 const NO_STEPS: WalkStepRecord[] = [];
@@ -99,7 +124,7 @@ function ifaceOf(route: Route): string {
 }
 
 /** Mutable state of one walk (module-level functions instead of per-call closures: hot path). */
-interface WalkState {
+export interface WalkState {
   rules: RuleEvaluator;
   routing: NodeRouting;
   ctx: EvalContext;
@@ -110,10 +135,24 @@ interface WalkState {
   dnat: WalkResult["dnat"];
   snat: WalkResult["snat"];
   steps: WalkStepRecord[];
+  /** The reused result (scratch walks), else null. */
+  out: WalkResult | null;
 }
 
 function finish(w: WalkState, fate: WalkFate, route: Route, stoppedAt?: { table: TableName; hook: HookName }, rejectWith?: string): WalkResult {
-  return { fate, packet: w.pkt, route, dnat: w.dnat, snat: w.snat, stoppedAt, rejectWith, mark: w.ctx.mark, rulesEvaluated: w.rulesEvaluated, steps: w.steps };
+  const r = w.out;
+  if (r === null) return { fate, packet: w.pkt, route, dnat: w.dnat, snat: w.snat, stoppedAt, rejectWith, mark: w.ctx.mark, rulesEvaluated: w.rulesEvaluated, steps: w.steps };
+  r.fate = fate;
+  r.packet = w.pkt;
+  r.route = route;
+  r.dnat = w.dnat;
+  r.snat = w.snat;
+  r.stoppedAt = stoppedAt;
+  r.rejectWith = rejectWith;
+  r.mark = w.ctx.mark;
+  r.rulesEvaluated = w.rulesEvaluated;
+  r.steps = w.steps;
+  return r;
 }
 
 /** Runs one table's hook and returns its verdict. */
@@ -166,10 +205,26 @@ export function walkHooks(
   ctx: EvalContext,
   opts: WalkOptions,
 ): WalkResult {
-  const w: WalkState = {
-    rules, routing, ctx, opts, runNat: opts.nat === "new", pkt: pkt0, rulesEvaluated: 0,
-    dnat: undefined, snat: undefined, steps: opts.recordSteps ? [] : NO_STEPS,
-  };
+  let w: WalkState;
+  const sc = opts.scratch;
+  if (sc === undefined) {
+    w = {
+      rules, routing, ctx, opts, runNat: opts.nat === "new", pkt: pkt0, rulesEvaluated: 0,
+      dnat: undefined, snat: undefined, steps: opts.recordSteps ? [] : NO_STEPS, out: null,
+    };
+  } else {
+    w = sc.state;
+    w.rules = rules;
+    w.routing = routing;
+    w.ctx = ctx;
+    w.opts = opts;
+    w.runNat = opts.nat === "new";
+    w.pkt = pkt0;
+    w.rulesEvaluated = 0;
+    w.dnat = undefined;
+    w.snat = undefined;
+    w.steps = opts.recordSteps ? [] : NO_STEPS;
+  }
 
   // --- first half: PREROUTING (arriving) or OUTPUT (locally generated) ---
   if (origin.kind === "ingress") {

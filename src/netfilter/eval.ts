@@ -1,6 +1,10 @@
 /**
  * Rule evaluation: the per-packet hot path (Linux ipt_do_table semantics, IPv4).
  *
+ * Counters live outside the rules, in per-node Float64Arrays indexed by Entry.id (rules) and
+ * Chain.slot (builtin policies), so one compiled table can serve every node that installed the
+ * same payload (netfilter.ts shares them).
+ *
  * Rules are compiled when installed (Entry: header fields as int32 numbers, matches as
  * closures — with comment dropped, a leading port test and a trailing random statistic inlined
  * as fields, see Entry.compile — target as a code plus a preallocated Verdict). A hook traversal walks the builtin
@@ -83,8 +87,12 @@ export class Entry {
   readonly verdict: Verdict | null;
   readonly markValue: number;
   readonly markMask: number;
-  pkts = 0;
-  bytes = 0;
+  /**
+   * Slot of this rule's packet/byte counters in each node's counter arrays (see netfilter.ts
+   * TableVersion): assigned when the table version that owns the entry is installed; -1 before.
+   * An entry belongs to exactly one table version; a later version gets a copy (Entry.copy).
+   */
+  id = -1;
   // --- cold
   readonly inName: string;
   readonly inPrefix: boolean;
@@ -100,14 +108,12 @@ export class Entry {
   readonly keyPP: number;
   /** Compiled at COMMIT (needs the Netfilter's recent/nfacct state). */
   compiled = false;
+  /** Some match keeps per-network-namespace state (recent list, nfacct object, nth counter). */
+  perNode = false;
   readonly rule: Rule;
   private textCache: string | undefined;
 
-  constructor(rule: Rule, counters?: { pkts: number; bytes: number }) {
-    if (counters) {
-      this.pkts = counters.pkts;
-      this.bytes = counters.bytes;
-    }
+  constructor(rule: Rule) {
     const h = rule.header;
     this.srcAddr = h.src ? h.src.addr | 0 : 0;
     this.srcMask = h.src ? h.src.mask | 0 : 0;
@@ -205,11 +211,31 @@ export class Entry {
         continue;
       }
       if (!def.pure) pure = false;
+      if (def.perNamespace?.(m.data)) this.perNode = true;
       fns.push(def.compile(m.data, env));
     }
     this.matches = fns;
     this.nMatches = fns.length;
     this.compiled = true;
+  }
+
+  /**
+   * A fresh entry for a new table version with this entry's rule and compiled form (the match
+   * closures are shared: they are pure, or bound to the one node's state that owns both versions).
+   */
+  copy(): Entry {
+    const e = new Entry(this.rule);
+    e.hasPorts = this.hasPorts;
+    e.sLo = this.sLo; e.sHi = this.sHi; e.sNeg = this.sNeg;
+    e.dLo = this.dLo; e.dHi = this.dHi; e.dNeg = this.dNeg;
+    e.matches = this.matches;
+    e.nMatches = this.nMatches;
+    e.statP31 = this.statP31;
+    e.statNeg = this.statNeg;
+    e.compiled = this.compiled;
+    e.perNode = this.perNode;
+    e.textCache = this.textCache;
+    return e;
   }
 
   /** The rule in iptables-save form. */
@@ -291,8 +317,8 @@ export class Chain {
   readonly name: string;
   /** Builtin chains have a policy; user chains have null. */
   policy: "ACCEPT" | "DROP" | null;
-  policyPkts = 0;
-  policyBytes = 0;
+  /** Counter slot of a builtin chain's policy (like Entry.id); -1 for user chains and before install. */
+  slot = -1;
   entries: Entry[];
   index: ChainIndex | null = null;
 
@@ -306,11 +332,9 @@ export class Chain {
     return this.policy !== null;
   }
 
+  /** A staged copy for modification (same entries; the transaction replaces them as it goes). */
   clone(): Chain {
-    const c = new Chain(this.name, this.policy, this.entries.slice());
-    c.policyPkts = this.policyPkts;
-    c.policyBytes = this.policyBytes;
-    return c;
+    return new Chain(this.name, this.policy, this.entries.slice());
   }
 
   buildIndex(): void {
@@ -369,7 +393,16 @@ export class Evaluator {
    * Runs `start` (a builtin chain) on the packet. Updates ctx.mark as MARK targets fire (as the
    * kernel updates skb->mark). The returned object is reused by the next call.
    */
-  run(table: TableName, start: Chain, pkt: Packet, ctx: EvalContext, effects: boolean, obs: TraversalObserver | undefined): HookResult {
+  run(
+    table: TableName,
+    start: Chain,
+    pkt: Packet,
+    ctx: EvalContext,
+    effects: boolean,
+    obs: TraversalObserver | undefined,
+    cPkts: Float64Array,
+    cBytes: Float64Array,
+  ): HookResult {
     const useIndex = this.indexEnabled && obs === undefined;
     const kDst = pkt.dst | 0;
     const pc = protoCode(pkt.proto);
@@ -424,8 +457,8 @@ export class Evaluator {
         continue;
       }
       if (effects) {
-        e.pkts++;
-        e.bytes += len;
+        cPkts[e.id]++;
+        cBytes[e.id] += len;
       }
       const markBefore = ctx.mark;
       switch (e.tcode) {
@@ -462,8 +495,8 @@ export class Evaluator {
 
     if (verdict === null) {
       if (effects) {
-        start.policyPkts++;
-        start.policyBytes += len;
+        cPkts[start.slot]++;
+        cBytes[start.slot] += len;
       }
       const pol = start.policy === "DROP" ? "DROP" : "ACCEPT";
       verdict = pol === "DROP" ? V_DROP : V_ACCEPT;

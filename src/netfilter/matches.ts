@@ -34,6 +34,11 @@ export interface MatchDef<D> {
   /** The options part as iptables-save prints it, each with a leading space (after " -m NAME"). */
   print(d: D): string;
   compile(d: D, env: MatchEnv): MatchFn;
+  /**
+   * The compiled test keeps state of one network namespace (an xt_recent list, an nfacct object,
+   * an nth counter): a table using it is compiled for its node alone, never shared between nodes.
+   */
+  perNamespace?(d: D): boolean;
   /** The single, non-negated destination port this instance requires, if any (for the index). */
   exactDport?(d: D): number | undefined;
   /**
@@ -211,6 +216,7 @@ const statistic = defineMatch<StatisticData>({
     packet: { arg: true, negatable: false },
   },
   pure: false,
+  perNamespace: (d) => d.mode === "nth",
   parse(opts: readonly ParsedOption[], fail: Fail) {
     const mode = opt(opts, "mode");
     if (!mode) fail("-m statistic", "no --mode given (random or nth)");
@@ -435,6 +441,7 @@ const recent = defineMatch<RecentData>({
     rdest: { arg: false, negatable: false },
   },
   pure: false,
+  perNamespace: () => true,
   parse(opts: readonly ParsedOption[], fail: Fail) {
     const cmds = opts.filter((o) => (RECENT_CMDS as readonly string[]).includes(o.name));
     if (cmds.length !== 1) {
@@ -580,6 +587,7 @@ const nfacct = defineMatch<NfacctData>({
   name: "nfacct",
   options: { "nfacct-name": { arg: true, negatable: false } },
   pure: false,
+  perNamespace: () => true,
   parse(opts: readonly ParsedOption[], fail: Fail) {
     const o = opt(opts, "nfacct-name");
     if (!o) fail("-m nfacct", "nfacct needs --nfacct-name");

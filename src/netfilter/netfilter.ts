@@ -22,6 +22,15 @@
  * Counters: rules in chains a restore does not touch keep their counters; new rules start at 0
  * unless `counters` is set and the line carries [p:b] or -c p b. Deviation: svcsim does not
  * simulate iptables' counter read-modify-write race; counters are exact.
+ *
+ * Sharing (memory): each COMMIT produces an immutable TableVersion (chains, compiled rules,
+ * indexes). kube-proxy writes the same nat/filter payload on every node, so versions are cached
+ * by (table, prior version or prior policies, options, the section's text): a node restoring a
+ * section another node already restored from the same prior state installs the same version
+ * without parsing it again. Per-node state stays per node: rule and policy counters live in the
+ * node's own Float64Arrays (indexed by Entry.id / Chain.slot), and xt_recent lists, nfacct
+ * objects and nth counters are bound only in versions that are never shared (a table using them
+ * is compiled for its node alone). Results are identical with or without a cache hit.
  */
 import type { Packet } from "../net/packet.ts";
 import type { EvalContext, HookName, HookResult, TableName, TraversalObserver } from "./types.ts";
@@ -46,6 +55,144 @@ function emptyTable(name: TableName, prev?: TableState): TableState {
   const chains = new Map<string, Chain>();
   for (const h of BUILTIN_CHAINS[name]) chains.set(h, new Chain(h, prev?.chains.get(h)?.policy ?? "ACCEPT"));
   return { chains, refs: new Map() };
+}
+
+let nextVersionUid = 1;
+
+/**
+ * One committed state of a table: chains with compiled rules and indexes, immutable once built,
+ * shared by every node that installed it. Rule i has counter slot i (Entry.id); builtin chains'
+ * policies have the slots after the rules (Chain.slot).
+ */
+class TableVersion implements TableState {
+  readonly uid = nextVersionUid++;
+  /** Nodes currently using this version (for the cache). */
+  users = 0;
+  cacheKey: { outer: string; text: string } | undefined;
+  constructor(
+    readonly name: TableName,
+    readonly chains: Map<string, Chain>,
+    readonly refs: Map<string, number>,
+    readonly nSlots: number,
+    /** uid of the version the carried entries came from (0 when none are carried). */
+    readonly prevUid: number,
+    /** Per slot: the rule's slot in version prevUid when carried over (counters continue), else -1; null when nothing is carried. */
+    readonly carry: Int32Array | null,
+    /** Initial counters of new rules and of policies set by the restore (restore --counters / :CHAIN [p:b]); NaN = carry the policy counter. */
+    readonly initPkts: Float64Array,
+    readonly initBytes: Float64Array,
+    /** True when no compiled match is bound to one node's state. */
+    readonly shareable: boolean,
+  ) {}
+}
+
+/** The canonical empty tables every Netfilter starts from (policies ACCEPT, counters carried). */
+function emptyVersion(name: TableName): TableVersion {
+  const st = emptyTable(name);
+  let slot = 0;
+  for (const c of st.chains.values()) c.slot = slot++;
+  const init = new Float64Array(slot).fill(NaN);
+  return new TableVersion(name, st.chains, st.refs, slot, 0, null, init, init, true);
+}
+const EMPTY_VERSIONS = new Map<TableName, TableVersion>(TABLE_ORDER.map((t) => [t, emptyVersion(t)]));
+
+/** A node's installed table: the (possibly shared) version and this node's counters. */
+interface NodeTable {
+  readonly v: TableVersion;
+  readonly pkts: Float64Array;
+  readonly bytes: Float64Array;
+}
+
+// ---- the compile cache ----------------------------------------------------------------------
+
+/** Most versions kept for sharing (oldest dropped first; versions nobody uses are dropped at once). */
+const CACHE_MAX = 64;
+const cache = new Map<string, Map<string, TableVersion>>();
+const cacheOrder: TableVersion[] = [];
+
+function cacheGet(outer: string, text: string): TableVersion | undefined {
+  return cache.get(outer)?.get(text);
+}
+
+function cacheDrop(v: TableVersion): void {
+  const k = v.cacheKey;
+  if (!k) return;
+  v.cacheKey = undefined;
+  const inner = cache.get(k.outer);
+  if (inner?.get(k.text) === v) {
+    inner.delete(k.text);
+    if (inner.size === 0) cache.delete(k.outer);
+  }
+  const i = cacheOrder.indexOf(v);
+  if (i >= 0) cacheOrder.splice(i, 1);
+}
+
+function cachePut(outer: string, text: string, v: TableVersion): void {
+  if (!v.shareable || v.cacheKey) return;
+  while (cacheOrder.length >= CACHE_MAX) cacheDrop(cacheOrder[0]!);
+  let inner = cache.get(outer);
+  if (!inner) cache.set(outer, (inner = new Map()));
+  const old = inner.get(text);
+  if (old) cacheDrop(old);
+  inner.set(text, v);
+  v.cacheKey = { outer, text };
+  cacheOrder.push(v);
+}
+
+/** Compile-cache figures (tests, benchmarks). */
+export function compileCacheStats(): { versions: number } {
+  return { versions: cacheOrder.length };
+}
+
+/** Empties the compile cache (tests). */
+export function clearCompileCache(): void {
+  while (cacheOrder.length) cacheDrop(cacheOrder[0]!);
+}
+
+/** A `*table … COMMIT` section of restore input: its text and where it starts. */
+interface Section {
+  readonly table: string;
+  readonly start: number;
+  readonly end: number;
+  /** 0-based line of the `*table` line. */
+  readonly line: number;
+}
+
+/**
+ * Splits restore input into sections, or returns null when something other than blank lines and
+ * comments lies between them (the parser then reports it). Boundaries need not be exact for
+ * correctness: a section is cached only when parsing exactly its text committed exactly once.
+ */
+function scanSections(text: string): Section[] | null {
+  const out: Section[] = [];
+  let pos = 0;
+  let line = 0;
+  let cur: { table: string; start: number; line: number } | null = null;
+  const n = text.length;
+  while (pos <= n) {
+    let nl = text.indexOf("\n", pos);
+    if (nl < 0) nl = n;
+    const c = text.charCodeAt(pos);
+    if (cur === null) {
+      if (nl > pos) {
+        const t = text.slice(pos, nl).trim();
+        if (t !== "" && !t.startsWith("#")) {
+          if (!t.startsWith("*")) return null;
+          cur = { table: t.slice(1).trim(), start: pos, line };
+        }
+      }
+    } else if (c === 67 /* C */ || c === 32 || c === 9) {
+      if (text.slice(pos, nl).trim() === "COMMIT") {
+        out.push({ table: cur.table, start: cur.start, end: nl, line: cur.line });
+        cur = null;
+      }
+    } else if (c === 42 /* * */) {
+      return null;
+    }
+    pos = nl + 1;
+    line++;
+  }
+  return cur === null ? out : null;
 }
 
 export interface RestoreOptions {
@@ -85,7 +232,7 @@ export interface HookEvaluator {
 }
 
 export class Netfilter implements HookEvaluator {
-  private readonly tables = new Map<TableName, TableState>();
+  private readonly tables = new Map<TableName, NodeTable>();
   /** Tables in the order they were first restored (iptables-save's order). */
   private readonly loaded: TableName[] = [];
   private readonly recentLists = new Map<string, RecentList>();
@@ -105,7 +252,10 @@ export class Netfilter implements HookEvaluator {
   };
 
   constructor() {
-    for (const t of TABLE_ORDER) this.tables.set(t, emptyTable(t));
+    for (const t of TABLE_ORDER) {
+      const v = EMPTY_VERSIONS.get(t)!;
+      this.tables.set(t, { v, pkts: new Float64Array(v.nSlots), bytes: new Float64Array(v.nSlots) });
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -113,8 +263,40 @@ export class Netfilter implements HookEvaluator {
 
   /** iptables-restore. Throws InputError (file, line, column, option) on the first bad line. */
   restore(text: string, opts: RestoreOptions = {}): void {
-    const tx = new Transaction(this, opts.noflush ?? false, opts.counters ?? false, false);
-    parseRestore(text, opts.file ?? "<restore>", tx);
+    const noflush = opts.noflush ?? false;
+    const counters = opts.counters ?? false;
+    const file = opts.file ?? "<restore>";
+    const sections = scanSections(text);
+    if (sections === null) {
+      parseRestore(text, file, new Transaction(this, noflush, counters, false));
+      return;
+    }
+    for (const sec of sections) {
+      const table = sec.table as TableName;
+      const known = (TABLE_ORDER as readonly string[]).includes(table);
+      const body = text.slice(sec.start, sec.end);
+      const outer = known ? this.cacheOuterKey(table, noflush, counters, file) : "";
+      const hit = known ? cacheGet(outer, body) : undefined;
+      if (hit) {
+        this._adopt(table, hit);
+        continue;
+      }
+      // Parse the section alone, padded so that error lines stay those of the whole input.
+      const tx = new Transaction(this, noflush, counters, false);
+      parseRestore("\n".repeat(sec.line) + body, file, tx);
+      if (known && tx.commits === 1) {
+        const v = this.tables.get(table)!.v;
+        if (v.users === 1) cachePut(outer, body, v);
+      }
+    }
+  }
+
+  /** What, besides the section text, decides the version a restore produces. */
+  private cacheOuterKey(table: TableName, noflush: boolean, counters: boolean, file: string): string {
+    const cur = this.tables.get(table)!.v;
+    // A flushing restore keeps only the builtin policies (when the input does not set them).
+    const prior = noflush ? `N${cur.uid}` : `F${BUILTIN_CHAINS[table].map((h) => cur.chains.get(h)!.policy).join(",")}`;
+    return `${table}|${prior}|${counters ? 1 : 0}|${file}`;
   }
 
   /**
@@ -148,28 +330,131 @@ export class Netfilter implements HookEvaluator {
 
   /** @internal used by Transaction */
   _table(name: TableName): TableState {
-    return this.tables.get(name)!;
+    return this.tables.get(name)!.v;
   }
 
-  /** @internal Installs a validated staged table. */
-  _install(name: TableName, st: TableState, dirty: ReadonlySet<string>): void {
-    for (const c of st.chains.values()) {
+  /**
+   * @internal Builds a new version from a validated staged table and installs it. Staged chains
+   * not in `dirty` belong to the current version and are copied (a version is never changed once
+   * built: other nodes may share it); entries that belong to the current version are copied too,
+   * and their counters continue. `policyInit` holds the policy counters the input set;
+   * `ruleInit` the counters new rules were given (restore --counters).
+   */
+  _install(
+    name: TableName,
+    st: TableState,
+    dirty: ReadonlySet<string>,
+    policyInit: ReadonlyMap<string, { pkts: number; bytes: number }>,
+    ruleInit: ReadonlyMap<Entry, { pkts: number; bytes: number }>,
+  ): void {
+    const prev = this.tables.get(name)!.v;
+    const chains = new Map<string, Chain>();
+    const all: Entry[] = [];
+    const from: number[] = [];
+    let carried = false;
+    let shareable = true;
+    for (const [cname, c0] of st.chains) {
+      let c = c0;
+      if (!dirty.has(cname)) {
+        c = new Chain(cname, c0.policy, c0.entries.slice());
+        c.index = c0.index; // same rules in the same order
+      }
+      const es = c.entries;
+      for (let i = 0; i < es.length; i++) {
+        let e = es[i]!;
+        let f = -1;
+        if (e.id >= 0) {
+          f = e.id;
+          carried = true;
+          e = es[i] = e.copy();
+        }
+        e.id = all.length;
+        all.push(e);
+        from.push(f);
+      }
+      chains.set(cname, c);
+    }
+    for (const c of chains.values()) {
       for (const e of c.entries) {
-        if (e.tcode === T_JUMP || e.tcode === T_GOTO) e.jump = st.chains.get(e.jumpName)!;
+        if (e.tcode === T_JUMP || e.tcode === T_GOTO) e.jump = chains.get(e.jumpName)!;
         e.compile(this.env);
+        if (e.perNode) shareable = false;
       }
       if (dirty.has(c.name)) c.buildIndex();
     }
-    this.tables.set(name, st);
-    if (!this.loaded.includes(name)) this.loaded.push(name);
-    // xt_recent frees a list with the last rule that names it.
-    const used = new Set<string>();
-    for (const t of this.tables.values()) {
-      for (const c of t.chains.values()) {
-        for (const e of c.entries) for (const m of e.rule.matches) if (m.module === "recent") used.add((m.data as { name: string }).name);
+    let slot = all.length;
+    for (const h of BUILTIN_CHAINS[name]) {
+      const c = chains.get(h);
+      if (c) c.slot = slot++;
+    }
+    const initPkts = new Float64Array(slot);
+    const initBytes = new Float64Array(slot);
+    for (const [e, ctr] of ruleInit) {
+      if (e.id >= 0 && all[e.id] === e && from[e.id]! < 0) {
+        initPkts[e.id] = ctr.pkts;
+        initBytes[e.id] = ctr.bytes;
       }
     }
-    for (const n of [...this.recentLists.keys()]) if (!used.has(n)) this.recentLists.delete(n);
+    for (const h of BUILTIN_CHAINS[name]) {
+      const c = chains.get(h);
+      if (!c) continue;
+      const p = policyInit.get(h);
+      initPkts[c.slot] = p ? p.pkts : NaN;
+      initBytes[c.slot] = p ? p.bytes : NaN;
+    }
+    const v = new TableVersion(name, chains, st.refs, slot, carried ? prev.uid : 0, carried ? Int32Array.from(from) : null, initPkts, initBytes, shareable);
+    this._adopt(name, v);
+  }
+
+  /** @internal Makes `v` this node's version of the table; counters continue where they carry over. */
+  _adopt(name: TableName, v: TableVersion): void {
+    const old = this.tables.get(name)!;
+    if (v.carry !== null && v.prevUid !== old.v.uid) throw new Error(`netfilter: version ${v.uid} of ${name} does not follow ${old.v.uid}`);
+    const pkts = new Float64Array(v.nSlots);
+    const bytes = new Float64Array(v.nSlots);
+    const nRules = v.carry !== null ? v.carry.length : 0;
+    if (v.carry !== null) {
+      const carry = v.carry;
+      for (let i = 0; i < nRules; i++) {
+        const f = carry[i]!;
+        if (f >= 0) {
+          pkts[i] = old.pkts[f]!;
+          bytes[i] = old.bytes[f]!;
+        } else {
+          pkts[i] = v.initPkts[i]!;
+          bytes[i] = v.initBytes[i]!;
+        }
+      }
+    } else {
+      pkts.set(v.initPkts);
+      bytes.set(v.initBytes);
+    }
+    for (const h of BUILTIN_CHAINS[name]) {
+      const c = v.chains.get(h);
+      if (!c) continue;
+      if (Number.isNaN(v.initPkts[c.slot]!)) {
+        const oc = old.v.chains.get(h);
+        pkts[c.slot] = oc ? old.pkts[oc.slot]! : 0;
+        bytes[c.slot] = oc ? old.bytes[oc.slot]! : 0;
+      } else {
+        pkts[c.slot] = v.initPkts[c.slot]!;
+        bytes[c.slot] = v.initBytes[c.slot]!;
+      }
+    }
+    v.users++;
+    this.tables.set(name, { v, pkts, bytes });
+    if (--old.v.users <= 0) cacheDrop(old.v);
+    if (!this.loaded.includes(name)) this.loaded.push(name);
+    // xt_recent frees a list with the last rule that names it.
+    if (this.recentLists.size > 0) {
+      const used = new Set<string>();
+      for (const t of this.tables.values()) {
+        for (const c of t.v.chains.values()) {
+          for (const e of c.entries) for (const m of e.rule.matches) if (m.module === "recent") used.add((m.data as { name: string }).name);
+        }
+      }
+      for (const n of [...this.recentLists.keys()]) if (!used.has(n)) this.recentLists.delete(n);
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -180,9 +465,10 @@ export class Netfilter implements HookEvaluator {
    * fire. The result object is reused by the next call: copy what you keep.
    */
   evaluate(table: TableName, hook: HookName, pkt: Packet, ctx: EvalContext, observer?: TraversalObserver): HookResult {
-    const start = this.tables.get(table)!.chains.get(hook);
+    const t = this.tables.get(table)!;
+    const start = t.v.chains.get(hook);
     if (!start || start.policy === null) throw new Error(`table ${table} has no ${hook} chain`);
-    return this.evaluator.run(table, start, pkt, ctx, true, observer);
+    return this.evaluator.run(table, start, pkt, ctx, true, observer, t.pkts, t.bytes);
   }
 
   /**
@@ -192,9 +478,10 @@ export class Netfilter implements HookEvaluator {
   dryRun(): HookEvaluator {
     return {
       evaluate: (table, hook, pkt, ctx, observer) => {
-        const start = this.tables.get(table)!.chains.get(hook);
+        const t = this.tables.get(table)!;
+        const start = t.v.chains.get(hook);
         if (!start || start.policy === null) throw new Error(`table ${table} has no ${hook} chain`);
-        return this.evaluator.run(table, start, pkt, ctx, false, observer);
+        return this.evaluator.run(table, start, pkt, ctx, false, observer, t.pkts, t.bytes);
       },
     };
   }
@@ -214,7 +501,8 @@ export class Netfilter implements HookEvaluator {
   }
 
   snapshot(table: TableName): TableSnapshot {
-    const st = this.tables.get(table)!;
+    const t = this.tables.get(table)!;
+    const st = t.v;
     const builtin = BUILTIN_CHAINS[table].map((h) => st.chains.get(h)!);
     const user = [...st.chains.values()].filter((c) => c.policy === null).sort((a, b) => strcmp(a.name, b.name));
     return {
@@ -222,9 +510,9 @@ export class Netfilter implements HookEvaluator {
       chains: [...builtin, ...user].map((c) => ({
         name: c.name,
         policy: c.policy ?? undefined,
-        pkts: c.policyPkts,
-        bytes: c.policyBytes,
-        rules: c.entries.map((e) => ({ rule: e.rule, pkts: e.pkts, bytes: e.bytes })),
+        pkts: c.slot >= 0 ? t.pkts[c.slot]! : 0,
+        bytes: c.slot >= 0 ? t.bytes[c.slot]! : 0,
+        rules: c.entries.map((e) => ({ rule: e.rule, pkts: t.pkts[e.id]!, bytes: t.bytes[e.id]! })),
       })),
     };
   }
@@ -240,42 +528,47 @@ export class Netfilter implements HookEvaluator {
   }
 
   hasChain(table: TableName, chain: string): boolean {
-    return this.tables.get(table)!.chains.has(chain);
+    return this.tables.get(table)!.v.chains.has(chain);
+  }
+
+  /** Identity of the installed compiled table (equal on nodes that share it; diagnostics and tests). */
+  tableVersion(table: TableName): number {
+    return this.tables.get(table)!.v.uid;
   }
 
   /** Whether evaluation uses a (dst, proto, dport) index for this chain (diagnostics). */
   isIndexed(table: TableName, chain: string): boolean {
-    return this.tables.get(table)!.chains.get(chain)?.index != null;
+    return this.tables.get(table)!.v.chains.get(chain)?.index != null;
   }
 
   /** The rules of a chain in order (empty for an unknown chain). */
   rules(table: TableName, chain: string): ListedRule[] {
-    const c = this.tables.get(table)!.chains.get(chain);
+    const t = this.tables.get(table)!;
+    const c = t.v.chains.get(chain);
     if (!c) return [];
-    return c.entries.map((e, i) => ({ index: i + 1, rule: e.rule, text: e.text, pkts: e.pkts, bytes: e.bytes }));
+    return c.entries.map((e, i) => ({ index: i + 1, rule: e.rule, text: e.text, pkts: t.pkts[e.id]!, bytes: t.bytes[e.id]! }));
   }
 
   /** Policy and policy counters of a builtin chain. */
   policy(table: TableName, chain: HookName): { policy: "ACCEPT" | "DROP"; pkts: number; bytes: number } | undefined {
-    const c = this.tables.get(table)!.chains.get(chain);
+    const t = this.tables.get(table)!;
+    const c = t.v.chains.get(chain);
     if (!c || c.policy === null) return undefined;
-    return { policy: c.policy, pkts: c.policyPkts, bytes: c.policyBytes };
+    return { policy: c.policy, pkts: t.pkts[c.slot]!, bytes: t.bytes[c.slot]! };
   }
 
   /** Total number of rules in all tables. */
   ruleCount(table?: TableName): number {
     let n = 0;
-    for (const [name, t] of this.tables) if (!table || table === name) for (const c of t.chains.values()) n += c.entries.length;
+    for (const [name, t] of this.tables) if (!table || table === name) for (const c of t.v.chains.values()) n += c.entries.length;
     return n;
   }
 
   /** iptables -Z: zero every rule and policy counter (all tables). */
   resetCounters(): void {
     for (const t of this.tables.values()) {
-      for (const c of t.chains.values()) {
-        c.policyPkts = c.policyBytes = 0;
-        for (const e of c.entries) e.pkts = e.bytes = 0;
-      }
+      t.pkts.fill(0);
+      t.bytes.fill(0);
     }
   }
 
@@ -305,8 +598,14 @@ class Transaction implements RestoreHandler {
   private table: TableName | undefined;
   private st: TableState | undefined;
   private dirty = new Set<string>();
+  /** Policy counters set by this section (:CHAIN lines of builtin chains). */
+  private policyInit = new Map<string, { pkts: number; bytes: number }>();
+  /** Counters given to new rules (--counters). */
+  private ruleInit = new Map<Entry, { pkts: number; bytes: number }>();
   /** Set by -C in command mode instead of throwing. */
   checkFailed = false;
+  /** Sections committed. */
+  commits = 0;
 
   constructor(
     private readonly nf: Netfilter,
@@ -319,16 +618,14 @@ class Transaction implements RestoreHandler {
     const cur = this.nf._table(table);
     this.table = table;
     this.dirty = new Set();
+    this.policyInit = new Map();
+    this.ruleInit = new Map();
     if (this.noflush) {
       this.st = { chains: new Map(cur.chains), refs: new Map(cur.refs) };
     } else {
+      // Builtin chains keep their policy and policy counters (_install carries them).
       this.st = emptyTable(table, cur);
-      for (const c of this.st.chains.values()) {
-        const old = cur.chains.get(c.name)!;
-        c.policyPkts = old.policyPkts;
-        c.policyBytes = old.policyBytes;
-        this.dirty.add(c.name);
-      }
+      for (const c of this.st.chains.values()) this.dirty.add(c.name);
     }
   }
 
@@ -371,8 +668,7 @@ class Transaction implements RestoreHandler {
       if (policy === undefined) throw inputError(loc, name, `builtin chain ${name} needs a policy (ACCEPT or DROP), not "-"`);
       const c = this.mut(name);
       c.policy = policy;
-      c.policyPkts = this.counters && counters ? counters.pkts : 0;
-      c.policyBytes = this.counters && counters ? counters.bytes : 0;
+      this.policyInit.set(name, this.counters && counters ? { pkts: counters.pkts, bytes: counters.bytes } : { pkts: 0, bytes: 0 });
       return;
     }
     if (policy !== undefined) throw inputError(loc, name, `can't set policy ${policy} on user chain ${name} (use "-")`);
@@ -410,7 +706,8 @@ class Transaction implements RestoreHandler {
       }
     }
     const c = this.mut(chain.name);
-    const entry = new Entry(rule, this.counters ? counters : undefined);
+    const entry = new Entry(rule);
+    if (this.counters && counters) this.ruleInit.set(entry, counters);
     if (position === undefined) c.entries.push(entry);
     else {
       if (position > c.entries.length + 1) throw inputError(loc, "-I", `index of insertion too big (chain ${chain.name} has ${c.entries.length} rules)`);
@@ -517,7 +814,8 @@ class Transaction implements RestoreHandler {
         }
       }
     }
-    this.nf._install(table, st, this.dirty);
+    this.nf._install(table, st, this.dirty, this.policyInit, this.ruleInit);
+    this.commits++;
     this.table = undefined;
     this.st = undefined;
   }

@@ -1,0 +1,211 @@
+/**
+ * svcsim's benchmark: how fast and how big the timed simulation is at 100, 1,000 and 10,000
+ * Services × 10 endpoints (the shipped scenarios/bench/services-N.yaml, see make-scenarios.ts).
+ *
+ *   npm run bench                      # table of every size
+ *   npm run bench -- --sizes 100,1000  # some sizes
+ *   npm run bench -- --json            # {results: [{services, endpointsPerService, packetsPerSecond, ...}]}
+ *
+ * Each size runs in a fresh child process (this script with --child N), so its peak RSS
+ * (getrusage maxRSS) is that size's alone. Phases are timed apart: load (YAML → Scenario), build
+ * (the cluster at t=0), rules (the run's set-up: kube-proxy rule generation and iptables-restore on
+ * every node, sockets, apps, clients) and run (simulated time). The trace runs at summary level.
+ *
+ * "kernel rules/packet" is what a real kernel would traverse (linear iptables semantics), even
+ * though svcsim jumps through an index; "ns/packet" is svcsim's own wall-clock cost per packet.
+ * The targets from the performance issue are printed under the table.
+ * Progress goes to stderr only when stderr is a terminal.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadScenario } from "../src/scenario/load.ts";
+import { initialState, runScenario, type RunOptions } from "../src/scenario/run.ts";
+import { RngRoot } from "../src/engine/rng.ts";
+import { productionMode } from "../src/cluster/recipes.ts";
+import { DEFAULT_NETWORK_CONFIG } from "../src/datapath/network.ts";
+import { SIZES } from "./make-scenarios.ts";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SCRIPT = fileURLToPath(import.meta.url);
+
+export interface BenchResult {
+  services: number;
+  endpointsPerService: number;
+  nodes: number;
+  /** Rules installed in one node's nat + filter tables. */
+  rulesPerNode: number;
+  packets: number;
+  requests: number;
+  requestsOk: number;
+  events: number;
+  packetsPerSecond: number;
+  requestsPerSecond: number;
+  eventsPerSecond: number;
+  peakRssMB: number;
+  loadMs: number;
+  buildMs: number;
+  /** Run set-up: rule generation + iptables-restore on every node, sockets, apps, clients. */
+  rulesMs: number;
+  setupMs: number;
+  runMs: number;
+  /** Rules a real kernel would evaluate per packet (all nodes it crosses). */
+  kernelRulesPerPacket: number;
+  /** That, times the datapath's nsPerRule: what the kernel would spend. */
+  kernelNsPerPacket: number;
+  /** svcsim's wall-clock time per simulated packet (run phase). */
+  nsPerPacket: number;
+  /** CPU time of the run phase (this process; steadier than wall time on a shared machine). */
+  runCpuMs: number;
+  packetsPerCpuSecond: number;
+}
+
+function log(msg: string): void {
+  if (process.stderr.isTTY) process.stderr.write(msg + "\n");
+}
+
+function scenarioFile(n: number): string {
+  return resolve(HERE, `../scenarios/bench/services-${n}.yaml`);
+}
+
+/** One size, in this process. */
+function measure(n: number): BenchResult {
+  productionMode();
+  const file = scenarioFile(n);
+  let t = performance.now();
+  const { scenario } = loadScenario(file);
+  const loadMs = performance.now() - t;
+  t = performance.now();
+  const state = initialState(scenario, new RngRoot(scenario.run.seed));
+  const buildMs = performance.now() - t;
+  t = performance.now();
+  let setupEnd = 0;
+  let cpu0 = process.cpuUsage();
+  const opts: RunOptions = {
+    initialState: state,
+    traceLevel: "summary",
+    onSetupDone: () => {
+      setupEnd = performance.now();
+      cpu0 = process.cpuUsage();
+    },
+  };
+  const r = runScenario(scenario, opts);
+  const end = performance.now();
+  const cpu = process.cpuUsage(cpu0);
+  const runCpuMs = (cpu.user + cpu.system) / 1000;
+  const rulesMs = setupEnd - t;
+  const runMs = end - setupEnd;
+  const services = Object.keys(state.services).filter((k) => k !== "default/kubernetes").length;
+  const pods = Object.keys(state.pods).length;
+  const nf = r.nodes[0]!.netfilter;
+  const packets = r.packets.sent;
+  const sec = runMs / 1000;
+  const kernelRulesPerPacket = packets > 0 ? r.rulesEvaluated / packets : 0;
+  return {
+    services,
+    endpointsPerService: services > 0 ? Math.round(pods / services) : 0,
+    nodes: r.nodes.length,
+    rulesPerNode: nf.ruleCount("nat") + nf.ruleCount("filter"),
+    packets,
+    requests: r.requests.length,
+    requestsOk: r.requests.filter((q) => q.outcome === "ok").length,
+    events: r.eventsProcessed,
+    packetsPerSecond: Math.round(packets / sec),
+    requestsPerSecond: Math.round(r.requests.length / sec),
+    eventsPerSecond: Math.round(r.eventsProcessed / sec),
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    loadMs: Math.round(loadMs),
+    buildMs: Math.round(buildMs),
+    rulesMs: Math.round(rulesMs),
+    setupMs: Math.round(loadMs + buildMs + rulesMs),
+    runMs: Math.round(runMs),
+    kernelRulesPerPacket: Math.round(kernelRulesPerPacket * 10) / 10,
+    kernelNsPerPacket: Math.round(kernelRulesPerPacket * DEFAULT_NETWORK_CONFIG.nsPerRule),
+    nsPerPacket: packets > 0 ? Math.round((runMs * 1e6) / packets) : 0,
+    runCpuMs: Math.round(runCpuMs),
+    packetsPerCpuSecond: Math.round(packets / (runCpuMs / 1000)),
+  };
+}
+
+function runChild(n: number): BenchResult {
+  const res = spawnSync(process.execPath, [...process.execArgv, SCRIPT, "--child", String(n)], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (res.status !== 0) throw new Error(`benchmark of ${n} Services failed (exit ${res.status ?? res.signal})`);
+  const line = res.stdout.trim().split("\n").pop() ?? "";
+  return JSON.parse(line) as BenchResult;
+}
+
+function fmt(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+function table(rows: BenchResult[]): string {
+  const cols: [string, (r: BenchResult) => string][] = [
+    ["services", (r) => fmt(r.services)],
+    ["ep/svc", (r) => fmt(r.endpointsPerService)],
+    ["rules/node", (r) => fmt(r.rulesPerNode)],
+    ["packets", (r) => fmt(r.packets)],
+    ["packets/s", (r) => fmt(r.packetsPerSecond)],
+    ["requests/s", (r) => fmt(r.requestsPerSecond)],
+    ["events/s", (r) => fmt(r.eventsPerSecond)],
+    ["peak RSS MB", (r) => fmt(r.peakRssMB)],
+    ["load ms", (r) => fmt(r.loadMs)],
+    ["build ms", (r) => fmt(r.buildMs)],
+    ["rules ms", (r) => fmt(r.rulesMs)],
+    ["run ms", (r) => fmt(r.runMs)],
+    ["kernel rules/pkt", (r) => r.kernelRulesPerPacket.toFixed(1)],
+    ["ns/pkt", (r) => fmt(r.nsPerPacket)],
+    ["pkts/cpu-s", (r) => fmt(r.packetsPerCpuSecond)],
+  ];
+  const cells = [cols.map((c) => c[0]), ...rows.map((r) => cols.map((c) => c[1](r)))];
+  const w = cols.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
+  return cells.map((row) => row.map((c, i) => c.padStart(w[i]!)).join("  ")).join("\n");
+}
+
+function targets(rows: BenchResult[]): string {
+  const by = new Map(rows.map((r) => [r.services, r]));
+  const out: string[] = ["targets:"];
+  const r1k = by.get(1000);
+  if (r1k) out.push(`  packets/s at 1,000 × 10 ≥ 500,000: ${fmt(r1k.packetsPerSecond)} ${r1k.packetsPerSecond >= 500_000 ? "ok" : "NOT MET"}`);
+  const r100 = by.get(100), r10k = by.get(10000);
+  if (r100 && r10k) {
+    const ratio = r10k.nsPerPacket / r100.nsPerPacket;
+    out.push(`  ns/packet at 10,000 ÷ at 100 ≤ 1.5: ${ratio.toFixed(2)} ${ratio <= 1.5 ? "ok" : "NOT MET"}`);
+  }
+  if (r10k) out.push(`  peak RSS at 10,000 × 10 < 1,024 MB: ${fmt(r10k.peakRssMB)} ${r10k.peakRssMB < 1024 ? "ok" : "NOT MET"}`);
+  return out.join("\n");
+}
+
+function main(argv: string[]): void {
+  const ci = argv.indexOf("--child");
+  if (ci >= 0) {
+    process.stdout.write(JSON.stringify(measure(Number(argv[ci + 1]))) + "\n");
+    return;
+  }
+  const json = argv.includes("--json");
+  let sizes: number[] = [...SIZES];
+  const si = argv.findIndex((a) => a === "--sizes" || a.startsWith("--sizes="));
+  if (si >= 0) {
+    const v = argv[si]!.includes("=") ? argv[si]!.slice(argv[si]!.indexOf("=") + 1) : argv[si + 1] ?? "";
+    sizes = v.split(",").map((s) => Number(s.trim()));
+    for (const s of sizes) {
+      if (!Number.isInteger(s) || !existsSync(scenarioFile(s))) {
+        process.stderr.write(`bench: --sizes: no scenario scenarios/bench/services-${s}.yaml (have ${SIZES.join(", ")})\n`);
+        process.exit(2);
+      }
+    }
+  }
+  const rows: BenchResult[] = [];
+  for (const n of sizes) {
+    log(`bench: ${fmt(n)} Services …`);
+    rows.push(runChild(n));
+  }
+  if (json) process.stdout.write(JSON.stringify({ results: rows }, null, 2) + "\n");
+  else process.stdout.write(`${table(rows)}\n\n${targets(rows)}\n`);
+}
+
+main(process.argv.slice(2));
