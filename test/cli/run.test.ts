@@ -156,3 +156,26 @@ describe("bad input: one line, exit 2, nothing written", () => {
     expect(readdirSync(out)).toEqual([]);
   });
 });
+
+describe("hairpin (scenarios/hairpin.yaml)", () => {
+  const HAIRPIN = "scenarios/hairpin.yaml";
+  it("the trace masquerades only the branch that lands on the pod itself", () => {
+    const r = sim(["trace", HAIRPIN, "--src", "10.1.161.47", "--dst", "10.0.91.192", "--dport", "80", "--json"]);
+    const outcomes = JSON.parse(r.stdout).outcomes as { to: string; masquerade: boolean }[];
+    expect(outcomes.map((o) => [o.to, o.masquerade])).toEqual([
+      ["10.1.161.47:9376", true],
+      ["10.1.166.146:9376", false],
+      ["10.1.166.166:9376", false],
+    ]);
+  });
+  it("conntrack on the pod's node shows self-connections replied to the node address", () => {
+    const r = sim(["conntrack", HAIRPIN, "--at", "100ms"]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    const self = lines.filter((l) => / src=10\.1\.161\.47 dst=10\.0\.91\.192 .* src=10\.1\.161\.47 dst=192\.168\.0\.11 sport=9376 /.test(l));
+    const other = lines.filter((l) => / src=10\.1\.161\.47 dst=10\.0\.91\.192 .* src=10\.1\.166\.1\d\d dst=10\.1\.161\.47 sport=9376 /.test(l));
+    expect(self.length).toBeGreaterThan(0);
+    expect(other.length).toBeGreaterThan(0);
+    expect(self.length + other.length).toBe(lines.length);
+  });
+});
