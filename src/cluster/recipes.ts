@@ -28,6 +28,8 @@ import { castDraft, produce, setAutoFreeze, type Draft } from "immer";
 import { cidrContains, cidrNth, cidrSize, formatIPv4, parseCidr, tryParseIPv4 } from "../net/ip.ts";
 import { deterministicUid, podTemplateHash, randomSuffix } from "./names.ts";
 import { MIRROR_MANAGER, reconcileEndpointSlicesFor } from "./endpoints.ts";
+import { ClusterLookup } from "./lookup.ts";
+export { ClusterLookup } from "./lookup.ts";
 export { MIRROR_MANAGER, SLICE_MANAGER } from "./endpoints.ts";
 import type {
   ClusterNetwork,
@@ -206,7 +208,11 @@ export function currentTemplateHash(state: ClusterState | ClusterDraft, deployme
   return pin && pin.computed === computed ? pin.pinned : computed;
 }
 
-export function reconcileDeployment(d: ClusterDraft, key: string, ctx: ControllerContext): void {
+/**
+ * `ix` (optional, see ./lookup.ts) answers "which ReplicaSets does this Deployment own" without a
+ * scan; without it every ReplicaSet is looked at. Same result either way.
+ */
+export function reconcileDeployment(d: ClusterDraft, key: string, ctx: ControllerContext, ix?: ClusterLookup): void {
   const dep = d.deployments[key];
   if (!dep) return;
   const hash = currentTemplateHash(d, key);
@@ -227,23 +233,26 @@ export function reconcileDeployment(d: ClusterDraft, key: string, ctx: Controlle
       podTemplateHash: hash,
     };
     d.replicaSets[rsKey] = castDraft(created);
+    ix?.addReplicaSet(rsKey, ns, owner);
   } else {
     rs.spec.replicas = dep.spec.replicas;
   }
-  for (const other of Object.values(d.replicaSets)) {
+  const candidates = ix ? [...ix.replicaSetsOwnedBy(ns, owner)].map((k) => d.replicaSets[k]).filter((x) => x !== undefined) : Object.values(d.replicaSets);
+  for (const other of candidates) {
     if (other.meta.namespace === ns && other.meta.ownerRef === owner && other.meta.name !== rsName) other.spec.replicas = 0;
   }
 }
 
-function podsOwnedBy(d: ClusterDraft, namespace: string, owner: string): Draft<PodState>[] {
-  return Object.values(d.pods).filter((p) => p.meta.namespace === namespace && p.meta.ownerRef === owner);
+function podsOwnedBy(d: ClusterDraft, namespace: string, owner: string, ix: ClusterLookup | undefined): Draft<PodState>[] {
+  const candidates = ix ? [...ix.podsOwnedBy(namespace, owner)].map((k) => d.pods[k]).filter((p) => p !== undefined) : Object.values(d.pods);
+  return candidates.filter((p) => p.meta.namespace === namespace && p.meta.ownerRef === owner);
 }
 
-function nextPodName(d: ClusterDraft, rsName: string, deployment: string | undefined, namespace: string, rand: () => number): string {
+function nextPodName(d: ClusterDraft, rsName: string, deployment: string | undefined, namespace: string, rand: () => number, ix: ClusterLookup | undefined): string {
   const pins = d.pins?.pods ?? {};
-  for (const k of Object.keys(pins).sort()) {
-    const pin = pins[k]!;
-    if (pin.claimed || pin.namespace !== namespace || !pin.name.startsWith(`${rsName}-`)) continue;
+  for (const k of ix ? ix.sortedPinKeys : Object.keys(pins).sort()) {
+    const pin = pins[k];
+    if (!pin || pin.claimed || pin.namespace !== namespace || !pin.name.startsWith(`${rsName}-`)) continue;
     if (pin.deployment !== undefined && pin.deployment !== deployment) continue;
     if (d.pods[k]) continue;
     pin.claimed = true;
@@ -266,22 +275,25 @@ function victimOrder(a: Draft<PodState>, b: Draft<PodState>): number {
   return a.meta.name < b.meta.name ? 1 : a.meta.name > b.meta.name ? -1 : 0;
 }
 
-export function reconcileReplicaSet(d: ClusterDraft, key: string, ctx: ControllerContext): void {
+/** `ix`: optional lookups (./lookup.ts) for the pods this ReplicaSet owns; same result without. */
+export function reconcileReplicaSet(d: ClusterDraft, key: string, ctx: ControllerContext, ix?: ClusterLookup): void {
   const rs = d.replicaSets[key];
   if (!rs) return;
   const ns = rs.meta.namespace;
   const owner = `ReplicaSet/${rs.meta.name}`;
-  const active = podsOwnedBy(d, ns, owner).filter((p) => !isTerminating(p) && p.status.phase !== "Failed" && p.status.phase !== "Succeeded");
+  const active = podsOwnedBy(d, ns, owner, ix).filter((p) => !isTerminating(p) && p.status.phase !== "Failed" && p.status.phase !== "Succeeded");
   const diff = rs.spec.replicas - active.length;
   const deployment = rs.meta.ownerRef?.startsWith("Deployment/") ? rs.meta.ownerRef.slice("Deployment/".length) : undefined;
   for (let i = 0; i < diff; i++) {
-    const name = nextPodName(d, rs.meta.name, deployment, ns, ctx.rand);
+    const name = nextPodName(d, rs.meta.name, deployment, ns, ctx.rand, ix);
     const t = rs.spec.template;
-    d.pods[objKey(ns, name)] = {
+    const pod = {
       meta: meta("Pod", { name, namespace: ns, labels: t.labels, annotations: t.annotations }, ctx.now, owner),
       spec: { ...(t as PodTemplate), nodeName: "" },
       status: { phase: "Pending", podIP: "", ready: false, running: false, restartCount: 0 },
     } as Draft<PodState>;
+    d.pods[objKey(ns, name)] = pod;
+    ix?.addPod(objKey(ns, name), pod);
   }
   if (diff < 0) {
     const victims = [...active].sort(victimOrder).slice(0, -diff);
@@ -305,38 +317,44 @@ function pinFor(d: ClusterDraft, key: string): Draft<PodPin> | undefined {
   return d.pins?.pods[key];
 }
 
-export function schedulePod(d: ClusterDraft, key: string): void {
+/** `ix`: optional lookups (./lookup.ts) holding the pods-per-node counts; same result without. */
+export function schedulePod(d: ClusterDraft, key: string, ix?: ClusterLookup): void {
   const pod = d.pods[key];
   if (!pod || pod.spec.nodeName || isTerminating(pod)) return;
   const pin = pinFor(d, key);
-  if (pin?.node && d.nodes[pin.node]) {
-    pod.spec.nodeName = pin.node;
-    return;
-  }
-  if (pin?.ip) {
+  let node: string | undefined;
+  if (pin?.node && d.nodes[pin.node]) node = pin.node;
+  else if (pin?.ip) {
     const ip = tryParseIPv4(pin.ip);
-    const owner = ip === null ? undefined : sortedValues(d.nodes).find((n) => cidrContains(parseCidr(n.podCIDR), ip));
-    if (owner) {
-      pod.spec.nodeName = owner.name;
-      return;
+    node = ip === null ? undefined : sortedValues(d.nodes).find((n) => cidrContains(parseCidr(n.podCIDR), ip))?.name;
+  }
+  if (node === undefined) {
+    let counts: ReadonlyMap<string, number>;
+    if (ix) counts = ix.podsPerNode;
+    else {
+      const m = new Map<string, number>();
+      for (const p of Object.values(d.pods)) if (p.spec.nodeName) m.set(p.spec.nodeName, (m.get(p.spec.nodeName) ?? 0) + 1);
+      counts = m;
+    }
+    let bestCount = Infinity;
+    const names = ix ? ix.sortedNodeNames : Object.keys(d.nodes).sort();
+    for (const name of names) {
+      const n = d.nodes[name]!;
+      if (!n.ready || !n.up) continue;
+      const c = counts.get(n.name) ?? 0;
+      if (c < bestCount) {
+        node = n.name;
+        bestCount = c;
+      }
     }
   }
-  const counts = new Map<string, number>();
-  for (const p of Object.values(d.pods)) if (p.spec.nodeName) counts.set(p.spec.nodeName, (counts.get(p.spec.nodeName) ?? 0) + 1);
-  let best: string | undefined;
-  let bestCount = Infinity;
-  for (const n of sortedValues(d.nodes)) {
-    if (!n.ready || !n.up) continue;
-    const c = counts.get(n.name) ?? 0;
-    if (c < bestCount) {
-      best = n.name;
-      bestCount = c;
-    }
-  }
-  if (best !== undefined) pod.spec.nodeName = best; // else unschedulable: stays Pending
+  if (node === undefined) return; // unschedulable: stays Pending
+  pod.spec.nodeName = node;
+  ix?.podBound(node);
 }
 
-export function assignPodIP(d: ClusterDraft, key: string): void {
+/** `ix`: optional lookups (./lookup.ts) holding the addresses in use; same result without. */
+export function assignPodIP(d: ClusterDraft, key: string, ix?: ClusterLookup): void {
   const pod = d.pods[key];
   if (!pod || !pod.spec.nodeName || pod.status.podIP) return;
   const node = d.nodes[pod.spec.nodeName];
@@ -347,17 +365,26 @@ export function assignPodIP(d: ClusterDraft, key: string): void {
     return;
   }
   const cidr = parseCidr(node.podCIDR);
-  const used = new Set<number>();
-  for (const p of Object.values(d.pods)) if (p.status.podIP) used.add(tryParseIPv4(p.status.podIP) ?? -1);
-  for (const pp of Object.values(d.pins?.pods ?? {})) if (pp.ip) used.add(tryParseIPv4(pp.ip) ?? -1);
+  let used: Set<number>;
+  if (ix) used = ix.usedPodIPs;
+  else {
+    used = new Set<number>();
+    for (const p of Object.values(d.pods)) if (p.status.podIP) used.add(tryParseIPv4(p.status.podIP) ?? -1);
+    for (const pp of Object.values(d.pins?.pods ?? {})) if (pp.ip) used.add(tryParseIPv4(pp.ip) ?? -1);
+  }
   const size = cidrSize(cidr);
-  for (let i = 2; i < size - 1; i++) {
+  // With ix, addresses below the cursor are known to be taken (nothing is freed while ix lives).
+  let i = ix?.podIPCursor.get(node.podCIDR) ?? 2;
+  for (; i < size - 1; i++) {
     const a = cidrNth(cidr, i);
     if (!used.has(a)) {
       pod.status.podIP = formatIPv4(a);
+      used.add(a);
+      ix?.podIPCursor.set(node.podCIDR, i + 1);
       return;
     }
   }
+  ix?.podIPCursor.set(node.podCIDR, i);
   // podCIDR exhausted: the sandbox cannot be created; the pod stays without an IP.
 }
 
@@ -414,23 +441,32 @@ export function applyService(d: ClusterDraft, input: ServiceInput, now: Nanos): 
 }
 
 /** Allocates spec.clusterIP when it is "" (pinned and "None" are kept). */
-export function allocateClusterIP(d: ClusterDraft, key: string): void {
+/** `ix`: optional lookups (./lookup.ts) holding the cluster IPs in use; same result without. */
+export function allocateClusterIP(d: ClusterDraft, key: string, ix?: ClusterLookup): void {
   const svc = d.services[key];
   if (!svc || svc.spec.clusterIP !== "") return;
   const cidr = parseCidr(d.network.serviceCIDR);
-  const used = new Set<number>();
-  for (const s of Object.values(d.services)) {
-    const a = tryParseIPv4(s.spec.clusterIP);
-    if (a !== null) used.add(a);
+  let used: Set<number>;
+  if (ix) used = ix.usedClusterIPs;
+  else {
+    used = new Set<number>();
+    for (const s of Object.values(d.services)) {
+      const a = tryParseIPv4(s.spec.clusterIP);
+      if (a !== null) used.add(a);
+    }
   }
   const size = cidrSize(cidr);
-  for (let i = 2; i < size - 1; i++) {
+  let i = ix?.clusterIPCursor ?? 2;
+  for (; i < size - 1; i++) {
     const a = cidrNth(cidr, i);
     if (!used.has(a)) {
       svc.spec.clusterIP = formatIPv4(a);
+      used.add(a);
+      if (ix) ix.clusterIPCursor = i + 1;
       return;
     }
   }
+  if (ix) ix.clusterIPCursor = i;
   throw new Error(`service CIDR ${d.network.serviceCIDR} is full`);
 }
 
@@ -438,16 +474,26 @@ export const NODE_PORT_MIN = 30000;
 export const NODE_PORT_MAX = 32767;
 
 /** Allocates missing nodePorts (NodePort/LoadBalancer) and healthCheckNodePort (LoadBalancer, eTP=Local). */
-export function allocateNodePorts(d: ClusterDraft, key: string): void {
+export function allocateNodePorts(d: ClusterDraft, key: string, ix?: ClusterLookup): void {
   const svc = d.services[key];
   if (!svc || svc.spec.type === "ClusterIP") return;
-  const used = new Set<number>();
-  for (const s of Object.values(d.services)) {
-    for (const p of s.spec.ports) if (p.nodePort) used.add(p.nodePort);
-    if (s.spec.healthCheckNodePort) used.add(s.spec.healthCheckNodePort);
+  let used: Set<number>;
+  if (ix) used = ix.usedNodePorts;
+  else {
+    used = new Set<number>();
+    for (const s of Object.values(d.services)) {
+      for (const p of s.spec.ports) if (p.nodePort) used.add(p.nodePort);
+      if (s.spec.healthCheckNodePort) used.add(s.spec.healthCheckNodePort);
+    }
   }
   const next = (): number => {
-    for (let p = NODE_PORT_MIN; p <= NODE_PORT_MAX; p++) if (!used.has(p)) { used.add(p); return p; }
+    for (let p = Math.max(NODE_PORT_MIN, ix?.nodePortCursor ?? 0); p <= NODE_PORT_MAX; p++) {
+      if (!used.has(p)) {
+        used.add(p);
+        if (ix) ix.nodePortCursor = p + 1;
+        return p;
+      }
+    }
     throw new Error("node port range 30000-32767 is full");
   };
   for (const p of svc.spec.ports) if (!p.nodePort) p.nodePort = next();
@@ -502,8 +548,8 @@ export function applyEndpoints(d: ClusterDraft, input: EndpointsInput, ctx: Cont
 
 
 /** EndpointSlice controller for one Service (see endpoints.ts). */
-export function reconcileEndpointSlices(d: ClusterDraft, serviceKey: string, ctx: ControllerContext): void {
-  reconcileEndpointSlicesFor(d, serviceKey, ctx);
+export function reconcileEndpointSlices(d: ClusterDraft, serviceKey: string, ctx: ControllerContext, ix?: ClusterLookup): void {
+  reconcileEndpointSlicesFor(d, serviceKey, ctx, ix);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -515,14 +561,16 @@ export function reconcileEndpointSlices(d: ClusterDraft, serviceKey: string, ctx
  * placed before the others so that unpinned pods never take a pinned address.
  */
 export function convergeCluster(d: ClusterDraft, ctx: ControllerContext, opts: { markReady: boolean } = { markReady: true }): void {
-  for (const k of Object.keys(d.deployments).sort()) reconcileDeployment(d, k, ctx);
-  for (const k of Object.keys(d.replicaSets).sort()) reconcileReplicaSet(d, k, ctx);
+  // One set of lookups for the whole pass: every recipe below keeps it current (./lookup.ts).
+  const ix = ClusterLookup.build(d);
+  for (const k of Object.keys(d.deployments).sort()) reconcileDeployment(d, k, ctx, ix);
+  for (const k of Object.keys(d.replicaSets).sort()) reconcileReplicaSet(d, k, ctx, ix);
   const podKeys = Object.keys(d.pods).sort();
   const pinned = podKeys.filter((k) => d.pins?.pods[k]);
   const rest = podKeys.filter((k) => !d.pins?.pods[k]);
   for (const k of [...pinned, ...rest]) {
-    schedulePod(d, k);
-    assignPodIP(d, k);
+    schedulePod(d, k, ix);
+    assignPodIP(d, k, ix);
     const p = d.pods[k]!;
     if (p.status.phase === "Pending") {
       startPod(d, k, ctx.now);
@@ -531,9 +579,10 @@ export function convergeCluster(d: ClusterDraft, ctx: ControllerContext, opts: {
   }
   const svcKeys = Object.keys(d.services).sort();
   const pinnedSvc = svcKeys.filter((k) => d.services[k]!.spec.clusterIP !== "");
-  for (const k of [...pinnedSvc, ...svcKeys.filter((k) => !pinnedSvc.includes(k))]) {
-    allocateClusterIP(d, k);
-    allocateNodePorts(d, k);
+  const unpinnedSvc = svcKeys.filter((k) => d.services[k]!.spec.clusterIP === "");
+  for (const k of [...pinnedSvc, ...unpinnedSvc]) {
+    allocateClusterIP(d, k, ix);
+    allocateNodePorts(d, k, ix);
   }
-  for (const k of svcKeys) reconcileEndpointSlices(d, k, ctx);
+  for (const k of svcKeys) reconcileEndpointSlices(d, k, ctx, ix);
 }
