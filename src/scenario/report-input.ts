@@ -13,6 +13,7 @@ import type { StatisticData } from "../netfilter/matches.ts";
 import { kernelShares } from "../report/stats.ts";
 import type { ReportExtras, ReportInput, ServiceInput } from "../report/model.ts";
 import { curlLine, type RunResult } from "./run.ts";
+import { explainConnection } from "./explain.ts";
 
 export interface EndpointShare {
   readonly address: string; // "ip:port"
@@ -89,11 +90,13 @@ export function reportInputOf(result: RunResult, opts: ReportInputOptions = {}):
   const sc = result.scenario;
   const node = result.nodes.find((n) => n.name === opts.node) ?? result.nodes[0]!;
   const services = reportServices(result.state, node.netfilter, sc.kubeProxy.profile);
+  const explained = explainConnection(result);
   const curl = result.requests.map((r) => curlLine(r, formatIPv4(r.targetAddr), r.targetPort));
   const extras: ReportExtras = {
     curl,
     rules: [{ node: node.name, text: kubeRulesExcerpt(node.iptablesSave(true)) }],
     conntrack: node.conntrackList().lines.join("\n"),
+    ...(explained ? { packetExplanation: explained } : {}),
     ...(opts.scenarioYaml !== undefined ? { scenarioYaml: opts.scenarioYaml } : {}),
   };
   return {

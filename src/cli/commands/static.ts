@@ -4,6 +4,7 @@
 import type { Command } from "commander";
 import { formatWarning } from "../../errors.ts";
 import { kubectlGet, type KubectlOutput } from "../../cluster/kubectl.ts";
+import { productionMode } from "../../cluster/recipes.ts";
 import { loadScenario } from "../../scenario/load.ts";
 import { buildStaticCluster, type StaticCluster } from "../../scenario/static.ts";
 import type { TableName } from "../../netfilter/types.ts";
@@ -12,6 +13,7 @@ import { action, intOption, out, usageError } from "../util.ts";
 import { atOption, loadForRun, pickRunNode, runWithProgress } from "../common.ts";
 
 export function loadStatic(file: string): StaticCluster {
+  productionMode(); // no deep-freezing of 100k-pod states outside tests
   const { scenario, warnings } = loadScenario(file);
   for (const w of warnings) process.stderr.write(formatWarning(w) + "\n");
   return buildStaticCluster(scenario);
@@ -29,6 +31,7 @@ export function registerStaticCommands(program: Command): void {
     .description("check a scenario file: one line per problem (file:line:column: field: what was expected), exit 2 on error")
     .argument("<scenario>", "scenario YAML file")
     .action(action((file: string) => {
+      productionMode();
       const { scenario, warnings } = loadScenario(file);
       for (const w of warnings) process.stderr.write(formatWarning(w) + "\n");
       // Building the cluster runs the controllers; problems there are input problems too.
