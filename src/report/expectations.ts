@@ -46,7 +46,8 @@ export interface ExpectationResult {
 
 type Measure = { value: number } | { missing: string };
 
-const SUPPORTED = [
+/** Every metric an expectation can name (the scenario schema takes its enum from here). */
+export const EXPECTATION_METRICS = [
   "fairness.p",
   "fairness.chi2",
   "fairness.maxDeviation",
@@ -61,7 +62,7 @@ const SUPPORTED = [
   "latency.p99",
   "latency.max",
 ] as const;
-export const SUPPORTED_METRICS: readonly string[] = SUPPORTED;
+export const SUPPORTED_METRICS: readonly string[] = EXPECTATION_METRICS;
 
 /** Number for people: integers as is, others with 4 significant digits; ∞ as "inf". */
 export function formatMeasured(x: number): string {
@@ -155,7 +156,7 @@ function measure(report: Report, e: ExpectationSpec): Measure {
       break;
     }
   }
-  return { missing: `unknown metric "${e.metric}" (supported: ${SUPPORTED.join(", ")})` };
+  return { missing: `unknown metric "${e.metric}" (supported: ${EXPECTATION_METRICS.join(", ")})` };
 }
 
 /** Evaluates each expectation against the report, in the given order. */

@@ -14,6 +14,7 @@
  * regenerate with `UPDATE_SCHEMA=1 npx vitest run test/scenario/schema.test.ts`).
  */
 import { DURATION_PATTERN } from "./duration.ts";
+import { EXPECTATION_METRICS } from "../report/expectations.ts";
 
 export const SCHEMA_ID = "https://svcsim.local/schemas/scenario.schema.json";
 
@@ -22,21 +23,8 @@ const CIDR = "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0
 const DNS1123_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 const DNS1123_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 
-export const EXPECTATION_METRICS = [
-  "fairness.p",
-  "fairness.chi2",
-  "fairness.maxDeviation",
-  "requests.total",
-  "requests.succeeded",
-  "requests.failed",
-  "requests.failedRatio",
-  "endpoint.share",
-  "endpoint.requests",
-  "latency.p50",
-  "latency.p90",
-  "latency.p99",
-  "latency.max",
-] as const;
+// The metrics are defined where they are measured (report/expectations.ts).
+export { EXPECTATION_METRICS };
 
 /** The `controlPlane:` durations a scenario may override (names without the config's "Ns"). */
 export const CONTROL_PLANE_DURATIONS = [
