@@ -536,7 +536,14 @@ function serviceFindings(s: ServiceReport, clients: readonly ClientReport[], nam
   const worstText = worst ? `${worst.pod || worst.address} got ${pct(worst.share)} of requests (expected ${pct(worst.expectedShare ?? 0)})` : "";
 
   const reusing = clients.filter((c) => c.service === s.service && c.requestsPerConnection > 1);
-  if (req.skewed && con && !con.skewed && reusing.length > 0) {
+  if (req.skewed && s.unlistedRequests > 0) {
+    // The endpoint set changed during the run (a pod went away): the expected shares are those of
+    // the rules at the end, so the test is not a fairness verdict for the whole run.
+    out.push(
+      `${who}the endpoints changed during the run, so the fit against the final rules (${req.verdict}) is not a fairness verdict: ` +
+        `requests before the change went to endpoints no longer listed; check the fault windows above`,
+    );
+  } else if (req.skewed && con && !con.skewed && reusing.length > 0) {
     const rq = reusing.reduce((a, c) => a + c.requests.sent, 0);
     const cn = reusing.reduce((a, c) => a + c.connections, 0);
     out.push(
