@@ -3,8 +3,8 @@
  * time (action = the step's name, detail = `key=value` pairs, see ./events.ts) and the fault or API
  * write it stands for.
  *
- * ControlTimelineEvent is structurally compatible with scenario/types.ts TimelineEvent (control/
- * may not import scenario/): a scenario's `timeline` array can be passed as is.
+ * ControlTimelineEvent is the one definition of a timeline step; scenario/types.ts's TimelineEvent
+ * adds only where the step was written, so a scenario's `timeline` array can be passed as is.
  */
 import type { SimTime } from "../engine/time.ts";
 import { objKey } from "../cluster/types.ts";

@@ -5,6 +5,7 @@
  */
 import type { InputErrorLocation } from "../errors.ts";
 import type { DeploymentInput, EndpointSliceInput, EndpointsInput, NodeInput, PodInput, ServiceInput } from "../cluster/recipes.ts";
+import type { ControlTimelineEvent } from "../control/timeline.ts";
 import type { KubeProxyConfig } from "../kubeproxy/types.ts";
 import type { Probe } from "../cluster/types.ts";
 import type { CONTROL_PLANE_DURATIONS, EXPECTATION_METRICS, TIMELINE_ACTIONS } from "./schema.ts";
@@ -100,16 +101,8 @@ export interface ClientSpec {
 
 export type TimelineAction = (typeof TIMELINE_ACTIONS)[number];
 
-export type TimelineEvent = { readonly atNs: Nanos; readonly loc: InputErrorLocation } & (
-  | { readonly action: "deletePod"; readonly namespace: string; readonly pod: string; readonly gracePeriodSeconds?: number }
-  | { readonly action: "killPod"; readonly namespace: string; readonly pod: string }
-  | { readonly action: "failReadiness"; readonly namespace: string; readonly pod: string; readonly durationNs?: Nanos }
-  | { readonly action: "hangPod"; readonly namespace: string; readonly pod: string; readonly durationNs?: Nanos }
-  | { readonly action: "nodeDown"; readonly node: string }
-  | { readonly action: "nodeUp"; readonly node: string }
-  | { readonly action: "scale"; readonly namespace: string; readonly deployment: string; readonly replicas: number }
-  | { readonly action: "rollout"; readonly namespace: string; readonly deployment: string; readonly image?: string }
-);
+/** A timeline step as the control plane plays it (control/timeline.ts), plus where it was written. */
+export type TimelineEvent = ControlTimelineEvent & { readonly loc: InputErrorLocation };
 
 export type ControlPlaneDuration = (typeof CONTROL_PLANE_DURATIONS)[number];
 
