@@ -134,56 +134,63 @@ class Req {
 
 const REQ_TEXT_OVERHEAD = "GET  HTTP/1.1\r\nHost: \r\nUser-Agent: curl/7.58.0\r\nAccept: */*\r\n\r\n".length;
 
-export class Client implements ConnOwner, RuntimeClient {
-  readonly cfg: ClientConfig;
-  private readonly rt: ClientRuntime;
-  private readonly reqLen: number;
-  private readonly limit: number;
-  private deadline: SimTime = Infinity;
-  private sent = 0;
-  private inFlight = 0;
-  private arrivalsOver = false;
-  private done = false;
-  /** Keep-alive: idle established connections (most recently used last). */
-  private readonly idle: Conn[] = [];
-  /** Per connection: its record and request count. */
-  private readonly recs = new Map<Conn, ConnectionRecord>();
-  finished = 0;
+/** What the arrival logic needs from a client's configuration (TCP and UDP clients alike). */
+export interface LoadShape {
+  readonly name: string;
+  readonly requests?: number;
+  readonly rate?: number;
+  readonly concurrency?: number;
+  readonly durationNs?: SimTime;
+  readonly rng: { exponential(mean: number): number };
+}
 
-  constructor(rt: ClientRuntime, cfg: ClientConfig) {
-    this.rt = rt;
-    this.cfg = cfg;
-    this.reqLen = REQ_TEXT_OVERHEAD + cfg.path.length + cfg.hostHeader.length;
-    this.limit = cfg.requests ?? (cfg.durationNs === undefined ? 1 : Infinity);
+/**
+ * The arrival logic shared by every client: a closed loop of `concurrency` workers, or an open
+ * loop of Poisson arrivals at `rate`, bounded by a request count and/or a duration.
+ * Subclasses issue one request (issueNew) and release what they hold when done (finish).
+ */
+export abstract class LoadGenerator implements RuntimeClient {
+  protected readonly limit: number;
+  protected deadline: SimTime = Infinity;
+  protected sent = 0;
+  protected inFlight = 0;
+  protected arrivalsOver = false;
+  protected done = false;
+
+  constructor(protected readonly rt: ClientRuntime, private readonly shape: LoadShape) {
+    this.limit = shape.requests ?? (shape.durationNs === undefined ? 1 : Infinity);
   }
 
   get name(): string {
-    return this.cfg.name;
+    return this.shape.name;
   }
 
   get isDone(): boolean {
     return this.done;
   }
 
-  private moreToSend(): boolean {
+  /** Starts one new request (the closed loop's workers and the open loop's arrivals). */
+  protected abstract issueNew(): void;
+  /** Called once when the client has finished: close what is still open. */
+  protected abstract onDone(): void;
+
+  protected moreToSend(): boolean {
     return this.sent < this.limit && this.rt.sim.now < this.deadline;
   }
 
   begin(): void {
-    const now = this.rt.sim.now;
-    if (this.cfg.durationNs !== undefined) this.deadline = now + this.cfg.durationNs;
-    if (this.cfg.rate !== undefined) {
-      this.scheduleArrival();
-    } else {
-      const n = this.cfg.concurrency ?? 1;
-      for (let i = 0; i < n && this.moreToSend(); i++) this.issue(null);
+    if (this.shape.durationNs !== undefined) this.deadline = this.rt.sim.now + this.shape.durationNs;
+    if (this.shape.rate !== undefined) this.scheduleArrival();
+    else {
+      const n = this.shape.concurrency ?? 1;
+      for (let i = 0; i < n && this.moreToSend(); i++) this.issueNew();
       this.arrivalsOver = true;
     }
     this.checkDone();
   }
 
   private scheduleArrival(): void {
-    const gap = Math.max(1, Math.round(this.cfg.rng.exponential(SECOND / this.cfg.rate!)));
+    const gap = Math.max(1, Math.round(this.shape.rng.exponential(SECOND / this.shape.rate!)));
     const at = this.rt.sim.now + gap;
     if (this.sent >= this.limit || at >= this.deadline) {
       this.arrivalsOver = true;
@@ -193,9 +200,43 @@ export class Client implements ConnOwner, RuntimeClient {
   }
 
   arrival(): void {
-    this.issue(null);
+    this.issueNew();
     this.scheduleArrival();
     this.checkDone();
+  }
+
+  protected checkDone(): void {
+    if (this.done || this.inFlight > 0) return;
+    if (!this.arrivalsOver && this.moreToSend()) return;
+    if (this.shape.rate !== undefined && !this.arrivalsOver) return;
+    this.done = true;
+    this.onDone();
+    this.rt.clientDone();
+  }
+}
+
+export class Client extends LoadGenerator implements ConnOwner {
+  readonly cfg: ClientConfig;
+  private readonly reqLen: number;
+  /** Keep-alive: idle established connections (most recently used last). */
+  private readonly idle: Conn[] = [];
+  /** Per connection: its record and request count. */
+  private readonly recs = new Map<Conn, ConnectionRecord>();
+  finished = 0;
+
+  constructor(rt: ClientRuntime, cfg: ClientConfig) {
+    super(rt, cfg);
+    this.cfg = cfg;
+    this.reqLen = REQ_TEXT_OVERHEAD + cfg.path.length + cfg.hostHeader.length;
+  }
+
+  protected issueNew(): void {
+    this.issue(null);
+  }
+
+  protected onDone(): void {
+    // Close idle keep-alive connections (curl exits).
+    while (this.idle.length > 0) this.closeConn(this.idle.pop()!);
   }
 
   /** Starts one request, on `reuse` when given, else on an idle keep-alive connection or a new one. */
@@ -376,15 +417,6 @@ export class Client implements ConnOwner, RuntimeClient {
     this.checkDone();
   }
 
-  private checkDone(): void {
-    if (this.done || this.inFlight > 0) return;
-    if (!this.arrivalsOver && this.moreToSend()) return;
-    if (this.cfg.rate !== undefined && !this.arrivalsOver) return;
-    this.done = true;
-    // Close idle keep-alive connections (curl exits).
-    while (this.idle.length > 0) this.closeConn(this.idle.pop()!);
-    this.rt.clientDone();
-  }
 }
 
 /** The trace's (outcome, reason) for a request outcome. */

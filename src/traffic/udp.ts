@@ -26,15 +26,14 @@
  */
 import type { Simulation } from "../engine/sim.ts";
 import type { SimTime } from "../engine/time.ts";
-import { SECOND } from "../engine/time.ts";
 import type { Stream } from "../engine/rng.ts";
 import { formatIPv4 } from "../net/ip.ts";
 import type { Packet } from "../net/packet.ts";
 import { ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, PROTO_ICMP, PROTO_UDP } from "../net/packet.ts";
 import { RECV_CLOSED, RECV_ICMP, RECV_SOCKET, type RecvCode, type SocketReceiver, type Wire } from "../datapath/wire.ts";
 import { drawServiceTime, type AppKind, type ServiceTimeSpec } from "./apps.ts";
-import type { ClientConfig, ClientRuntime, RuntimeClient } from "./client.ts";
-import { traceOutcome } from "./client.ts";
+import type { ClientConfig, ClientRuntime } from "./client.ts";
+import { LoadGenerator, traceOutcome } from "./client.ts";
 import { EPHEMERAL_HI, EPHEMERAL_LO } from "./tcp.ts";
 import type { ConnectionRecord, RequestMeta, RequestOutcomeKind, RequestRecord, ResponseMeta } from "./types.ts";
 
@@ -229,13 +228,7 @@ interface Query {
   done: boolean;
 }
 
-export class UdpClient implements RuntimeClient, UdpHandler {
-  private readonly limit: number;
-  private deadline: SimTime = Infinity;
-  private sent = 0;
-  private inFlight = 0;
-  private arrivalsOver = false;
-  private done = false;
+export class UdpClient extends LoadGenerator implements UdpHandler {
   private shared: UdpSocket | null = null;
   private readonly pending = new Map<number, Query>();
   /** Per socket port: its open queries (a fresh socket has one). */
@@ -243,49 +236,21 @@ export class UdpClient implements RuntimeClient, UdpHandler {
   private readonly recs = new Map<UdpSocket, ConnectionRecord>();
   private readonly kTimeout: number;
 
-  constructor(private readonly rt: ClientRuntime, readonly cfg: UdpClientConfig) {
-    this.limit = cfg.requests ?? (cfg.durationNs === undefined ? 1 : Infinity);
+  constructor(rt: ClientRuntime, readonly cfg: UdpClientConfig) {
+    super(rt, cfg);
     this.kTimeout = rt.sim.register(`udp-client.timeout/${cfg.name}`, (_s, _n, obj) => this.timeout(obj as Query));
     rt.register(this, cfg.startNs);
   }
 
-  get name(): string {
-    return this.cfg.name;
-  }
-
-  get isDone(): boolean {
-    return this.done;
-  }
-
-  private moreToSend(): boolean {
-    return this.sent < this.limit && this.rt.sim.now < this.deadline;
-  }
-
-  begin(): void {
-    if (this.cfg.durationNs !== undefined) this.deadline = this.rt.sim.now + this.cfg.durationNs;
-    if (this.cfg.rate !== undefined) this.scheduleArrival();
-    else {
-      const n = this.cfg.concurrency ?? 1;
-      for (let i = 0; i < n && this.moreToSend(); i++) this.issue();
-      this.arrivalsOver = true;
-    }
-    this.checkDone();
-  }
-
-  private scheduleArrival(): void {
-    const gap = Math.max(1, Math.round(this.cfg.rng.exponential(SECOND / this.cfg.rate!)));
-    const at = this.rt.sim.now + gap;
-    if (this.sent >= this.limit || at >= this.deadline) {
-      this.arrivalsOver = true;
-      return;
-    }
-    this.rt.sim.schedule(at, this.rt.kArrival, 0, this);
-  }
-
-  arrival(): void {
+  protected issueNew(): void {
     this.issue();
-    this.scheduleArrival();
-    this.checkDone();
+  }
+
+  protected onDone(): void {
+    if (this.shared !== null) {
+      this.closeSocket(this.shared);
+      this.shared = null;
+    }
   }
 
   private socket(): UdpSocket | null {
@@ -404,17 +369,6 @@ export class UdpClient implements RuntimeClient, UdpHandler {
     this.checkDone();
   }
 
-  private checkDone(): void {
-    if (this.done || this.inFlight > 0) return;
-    if (!this.arrivalsOver && this.moreToSend()) return;
-    if (this.cfg.rate !== undefined && !this.arrivalsOver) return;
-    this.done = true;
-    if (this.shared !== null) {
-      this.closeSocket(this.shared);
-      this.shared = null;
-    }
-    this.rt.clientDone();
-  }
 }
 
 /** A UDP client's configuration from the one the scenario wiring builds for an HTTP client. */
