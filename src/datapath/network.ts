@@ -94,6 +94,9 @@ export type HostKind = "pod" | "node" | "external";
 export class NetHost {
   rx: SocketReceiver | null = null;
   up = true;
+  /** Per-packet cache: the ingress origin of this pod's veth, valid while `vethFor` is its node's addressing. */
+  vethOrigin: Origin | null = null;
+  vethFor: NodeAddressing | null = null;
   constructor(
     readonly id: number,
     readonly kind: HostKind,
@@ -148,6 +151,8 @@ export class Frame {
     /** Ingress interface at the next node ("eth0", a pod's veth). */
     public iface: string,
   ) {}
+  /** The ingress origin matching `iface` (cached; null: look it up from iface). */
+  origin: Origin | null = null;
 }
 
 /** Fate tallies, indexed like FATE_REASONS. */
@@ -395,7 +400,13 @@ export class ClusterNetwork implements Wire {
         sim.scheduleIn(this.config.loopbackLatencyNs, this.kHostIn, h.id, f); // the pod's own lo
         return;
       }
-      f.iface = h.node!.addressing.podIface(h.key) ?? "";
+      const addressing = h.node!.addressing;
+      if (h.vethFor !== addressing) {
+        h.vethOrigin = this.originFor(addressing.podIface(h.key) ?? "");
+        h.vethFor = addressing;
+      }
+      f.iface = (h.vethOrigin as Extract<Origin, { kind: "ingress" }>).iface;
+      f.origin = h.vethOrigin;
       sim.scheduleIn(this.config.vethLatencyNs, this.kNodeIn, h.node!.index, f);
     } else {
       // External machine → outside router.
@@ -406,6 +417,7 @@ export class ClusterNetwork implements Wire {
       }
       const node = this.outsideRoute(pkt);
       f.iface = "eth0";
+      f.origin = this.eth0Origin;
       sim.scheduleIn(this.config.externalLatencyNs, this.kNodeIn, node.index, f);
     }
   }
@@ -517,6 +529,7 @@ export class ClusterNetwork implements Wire {
 
   private static readonly LOCAL_ORIGIN: Origin = { kind: "local" };
   private readonly ingressOrigins = new Map<string, Origin>();
+  private readonly eth0Origin: Origin = this.originFor("eth0");
 
   private originFor(iface: string): Origin {
     let o = this.ingressOrigins.get(iface);
@@ -537,7 +550,7 @@ export class ClusterNetwork implements Wire {
     ctx.mark = 0;
     node.packets++;
     let pkt = f.pkt;
-    const origin = local ? ClusterNetwork.LOCAL_ORIGIN : this.originFor(f.iface);
+    const origin = local ? ClusterNetwork.LOCAL_ORIGIN : f.origin ?? this.originFor(f.iface);
     const st = ct.track(pkt, now);
     const e = ct.cur;
     const dir = ct.curDir;
@@ -610,6 +623,7 @@ export class ClusterNetwork implements Wire {
       case "node": {
         const next = this.nodeByName.get(route.node)!;
         f.iface = "eth0";
+        f.origin = this.eth0Origin;
         sim.scheduleIn(this.config.nodeLatencyNs + cost, this.kNodeIn, next.index, f);
         return;
       }

@@ -112,11 +112,17 @@ export function newWalkScratch(): WalkScratch {
 const NO_STEPS: WalkStepRecord[] = [];
 const UNREACHABLE: Route = { kind: "unreachable" };
 
+// Without an `icmp` key when the packet has none: then every TCP/UDP packet on the hot path has
+// the same shape (the sockets' literals and conntrack's rewrites), keeping property loads monomorphic.
 function withDst(p: Packet, addr: IPv4, port: number | undefined): Packet {
-  return { src: p.src, dst: addr, sport: p.sport, dport: port ?? p.dport, proto: p.proto, flags: p.flags, len: p.len, icmp: p.icmp };
+  return p.icmp === undefined
+    ? { src: p.src, dst: addr, sport: p.sport, dport: port ?? p.dport, proto: p.proto, flags: p.flags, len: p.len }
+    : { src: p.src, dst: addr, sport: p.sport, dport: port ?? p.dport, proto: p.proto, flags: p.flags, len: p.len, icmp: p.icmp };
 }
 function withSrc(p: Packet, addr: IPv4, port: number): Packet {
-  return { src: addr, dst: p.dst, sport: port, dport: p.dport, proto: p.proto, flags: p.flags, len: p.len, icmp: p.icmp };
+  return p.icmp === undefined
+    ? { src: addr, dst: p.dst, sport: port, dport: p.dport, proto: p.proto, flags: p.flags, len: p.len }
+    : { src: addr, dst: p.dst, sport: port, dport: p.dport, proto: p.proto, flags: p.flags, len: p.len, icmp: p.icmp };
 }
 
 function ifaceOf(route: Route): string {

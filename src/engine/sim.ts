@@ -84,7 +84,10 @@ export class Simulation {
 
   /** Schedules an event `delay` ns from now. */
   scheduleIn(delay: SimTime, kind: EventKind, num = 0, obj: unknown = undefined): EventId {
-    return this.schedule(this.now + delay, kind, num, obj);
+    const at = this.now + delay;
+    // Fast path (hot: every packet hop); anything unusual gets schedule()'s checks and messages.
+    if (delay >= 0 && Number.isSafeInteger(at) && this.handlers[kind] !== undefined) return this.queue.push(at, kind, num, obj);
+    return this.schedule(at, kind, num, obj);
   }
 
   /** Runs a closure at absolute time `at` (convenience for rare events). */

@@ -329,19 +329,36 @@ export class Trace {
   tally(type: TraceType, time: SimTime, k1: string | number | undefined, k2: string | number | undefined): void {
     if (time < this.lastTime) throw new Error(`trace: ${type} at ${time} is before the previous record (${this.lastTime})`);
     this.lastTime = time;
-    let c = this.counts.get(type);
-    if (!c) {
-      c = { total: 0, by: new Map() };
-      this.counts.set(type, c);
+    // One-entry cache of (type, k1) → counters (hot: one tally per packet at summary level);
+    // counters are never removed, so a cached entry stays valid.
+    let c: { total: number; by: Count2 } | undefined;
+    let inner: Map<string | number | undefined, number> | undefined;
+    if (type === this.tallyType && k1 === this.tallyK1 && this.tallyC !== undefined) {
+      c = this.tallyC;
+      inner = this.tallyInner!;
+    } else {
+      c = this.counts.get(type);
+      if (!c) {
+        c = { total: 0, by: new Map() };
+        this.counts.set(type, c);
+      }
+      inner = c.by.get(k1);
+      if (!inner) {
+        inner = new Map();
+        c.by.set(k1, inner);
+      }
+      this.tallyType = type;
+      this.tallyK1 = k1;
+      this.tallyC = c;
+      this.tallyInner = inner;
     }
     c.total++;
-    let inner = c.by.get(k1);
-    if (!inner) {
-      inner = new Map();
-      c.by.set(k1, inner);
-    }
     inner.set(k2, (inner.get(k2) ?? 0) + 1);
   }
+  private tallyType: TraceType | undefined = undefined;
+  private tallyK1: string | number | undefined = undefined;
+  private tallyC: { total: number; by: Count2 } | undefined = undefined;
+  private tallyInner: Map<string | number | undefined, number> | undefined = undefined;
 
   /** Records one event. Times must not go backwards (the trace is in simulation order). */
   emit(rec: TraceRecord): void {

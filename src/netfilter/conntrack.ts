@@ -39,7 +39,7 @@
  * Hot path: lookups use an open-addressing hash table keyed by a 32-bit mix of the numeric tuple
  * (no strings, no per-lookup allocation); candidates are verified by comparing the full tuple.
  */
-import { formatIPv4 } from "../net/ip.ts";
+import { formatIPv4, type IPv4 } from "../net/ip.ts";
 import type { Packet } from "../net/packet.ts";
 import { PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, protoName } from "../net/packet.ts";
 import { CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_SNAT } from "./types.ts";
@@ -797,10 +797,23 @@ export function matchesFilter(e: ConntrackEntry, f: ConntrackFilter): boolean {
 export function manipDst(e: ConntrackEntry, dir: CtDir, pkt: Packet): Packet {
   if (dir === DIR_ORIGINAL) {
     if (!(e.status & IPS_DST_NAT)) return pkt;
-    return { ...pkt, dst: e.replySrc, dport: e.replySport };
+    return withDstPort(pkt, e.replySrc, e.replySport);
   }
   if (!(e.status & IPS_SRC_NAT)) return pkt;
-  return { ...pkt, dst: e.origSrc, dport: e.origSport };
+  return withDstPort(pkt, e.origSrc, e.origSport);
+}
+
+// Explicit literals rather than spreads (hot path); without `icmp` when the packet has none, so
+// the copy has exactly the original's properties.
+function withDstPort(p: Packet, dst: IPv4, dport: number): Packet {
+  return p.icmp === undefined
+    ? { src: p.src, dst, sport: p.sport, dport, proto: p.proto, flags: p.flags, len: p.len }
+    : { ...p, dst, dport };
+}
+function withSrcPort(p: Packet, src: IPv4, sport: number): Packet {
+  return p.icmp === undefined
+    ? { src, dst: p.dst, sport, dport: p.dport, proto: p.proto, flags: p.flags, len: p.len }
+    : { ...p, src, sport };
 }
 
 /**
@@ -810,10 +823,10 @@ export function manipDst(e: ConntrackEntry, dir: CtDir, pkt: Packet): Packet {
 export function manipSrc(e: ConntrackEntry, dir: CtDir, pkt: Packet): Packet {
   if (dir === DIR_ORIGINAL) {
     if (!(e.status & IPS_SRC_NAT)) return pkt;
-    return { ...pkt, src: e.replyDst, sport: e.replyDport };
+    return withSrcPort(pkt, e.replyDst, e.replyDport);
   }
   if (!(e.status & IPS_DST_NAT)) return pkt;
-  return { ...pkt, src: e.origDst, sport: e.origDport };
+  return withSrcPort(pkt, e.origDst, e.origDport);
 }
 
 // ---- conntrack -L ---------------------------------------------------------------------------

@@ -282,11 +282,21 @@ function buildWorld(scenario: Scenario, seed: number, opts: RunOptions): World {
 
   const clients = new ClientRuntime(sim, trace);
   // Which endpoint each connection was DNATed to: names the endpoint of requests that fail unanswered.
-  const flowEndpoint = new Map<number, number>();
+  // Flow ids are small dense integers (TcpKernel.newFlowId), so a growable array indexed by flow
+  // (-1: none yet) instead of a Map: no boxed values per connection.
+  let flowEndpoint = new Float64Array(1024).fill(-1);
   net.onDnat = (flow, addr, port) => {
-    if (flow >= 0 && !flowEndpoint.has(flow)) flowEndpoint.set(flow, addr * 65536 + port);
+    if (!(flow >= 0) || !Number.isInteger(flow)) return;
+    if (flow >= flowEndpoint.length) {
+      let n = flowEndpoint.length * 2;
+      while (n <= flow) n *= 2;
+      const b = new Float64Array(n).fill(-1);
+      b.set(flowEndpoint);
+      flowEndpoint = b;
+    }
+    if (flowEndpoint[flow] === -1) flowEndpoint[flow] = addr * 65536 + port;
   };
-  clients.endpointOf = (flow) => flowEndpoint.get(flow) ?? -1;
+  clients.endpointOf = (flow) => (flow >= 0 && flow < flowEndpoint.length ? flowEndpoint[flow] ?? -1 : -1);
   for (const c of scenario.clients) {
     const cc = clientConfig(c, state, net, stackFor, rng);
     if (c.protocol === "UDP") new UdpClient(clients, udpClientConfig(cc, udpFor(net.hosts[cc.host.hostId]!), c.reusePort ?? false, () => tcp.newFlowId()));

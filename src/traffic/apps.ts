@@ -137,18 +137,10 @@ export class PodApp implements ServerApp {
       const saw = `client_address=${formatIPv4(c.remoteAddr)}:${c.remotePort}\nmethod=${p.req.method}\npath=${p.req.path}`;
       body = this.text !== undefined ? `${this.text}\n${saw}` : saw;
     }
-    const resp: ResponseMeta = {
-      kind: "response",
-      requestId: p.req.id,
-      status: 200,
-      body,
-      servedBy: this.pod,
-      endpointAddr: this.podAddr,
-      endpointPort: c.localPort,
-      seenSrc: c.remoteAddr,
-      seenSport: c.remotePort,
-      ...(this.draining ? { close: true } : {}),
-    };
+    // Two literals rather than a conditional spread (one response per request); same keys, same order.
+    const resp: ResponseMeta = this.draining
+      ? { kind: "response", requestId: p.req.id, status: 200, body, servedBy: this.pod, endpointAddr: this.podAddr, endpointPort: c.localPort, seenSrc: c.remoteAddr, seenSport: c.remotePort, close: true }
+      : { kind: "response", requestId: p.req.id, status: 200, body, servedBy: this.pod, endpointAddr: this.podAddr, endpointPort: c.localPort, seenSrc: c.remoteAddr, seenSport: c.remotePort };
     this.served++;
     // Bodies end with a newline on the wire (serve_hostname writes "name\n"); "Connection: close\r\n" is 19 bytes.
     const bodyLen = body.length + 1;

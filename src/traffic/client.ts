@@ -404,11 +404,17 @@ export class Client extends LoadGenerator implements ConnOwner {
     rt.requests.push(r);
     if (rt.trace !== undefined) {
       const [o, reason] = traceOutcome(outcome, failedBy);
-      rt.trace.emit({
-        type: "request.outcome", time: now, client: this.cfg.name, requestId: req.id, flow: r.connection, outcome: o, reason,
-        start: req.start, ...(resp ? { servedBy: resp.servedBy } : {}), ...(epAddr !== 0 ? { endpointAddr: epAddr, endpointPort: epPort } : {}),
-        targetAddr: this.cfg.targetAddr, targetPort: this.cfg.targetPort, attempts: r.attempts,
-      });
+      // Literals rather than conditional spreads (one per request); the keys keep the same order.
+      const c = this.cfg;
+      rt.trace.emit(
+        resp !== undefined
+          ? epAddr !== 0
+            ? { type: "request.outcome", time: now, client: c.name, requestId: req.id, flow: r.connection, outcome: o, reason, start: req.start, servedBy: resp.servedBy, endpointAddr: epAddr, endpointPort: epPort, targetAddr: c.targetAddr, targetPort: c.targetPort, attempts: r.attempts }
+            : { type: "request.outcome", time: now, client: c.name, requestId: req.id, flow: r.connection, outcome: o, reason, start: req.start, servedBy: resp.servedBy, targetAddr: c.targetAddr, targetPort: c.targetPort, attempts: r.attempts }
+          : epAddr !== 0
+            ? { type: "request.outcome", time: now, client: c.name, requestId: req.id, flow: r.connection, outcome: o, reason, start: req.start, endpointAddr: epAddr, endpointPort: epPort, targetAddr: c.targetAddr, targetPort: c.targetPort, attempts: r.attempts }
+            : { type: "request.outcome", time: now, client: c.name, requestId: req.id, flow: r.connection, outcome: o, reason, start: req.start, targetAddr: c.targetAddr, targetPort: c.targetPort, attempts: r.attempts },
+      );
     }
     this.inFlight--;
     this.finished++;
