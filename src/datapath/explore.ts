@@ -149,3 +149,19 @@ export function explore(input: ExploreInput): { branches: TraceBranch[]; outcome
 
 function fmt(a: IPv4): string { return formatIPv4(a); }
 
+
+/**
+ * The rules a branch was tested against, one line each, grouped under "table CHAIN" headings:
+ * `MATCH #2   -A … => effect` or `  -   #1   -A …` (the text form of ./sim trace and reports).
+ */
+export function formatTracedRules(rules: readonly TracedRule[], from = 0): string[] {
+  const lines: string[] = [];
+  let where = "";
+  for (let i = from; i < rules.length; i++) {
+    const r = rules[i]!;
+    const w = `${r.table} ${r.chain}`;
+    if (w !== where) { lines.push(`  ${w}`); where = w; }
+    lines.push(`    ${r.matched ? "MATCH" : "  -  "} #${String(r.index).padEnd(3)} ${r.text}${r.matched && r.effect ? `   => ${r.effect}` : ""}`);
+  }
+  return lines;
+}

@@ -9,7 +9,7 @@ import { PROTO_TCP, protoName, TCP_SYN, type Packet } from "../net/packet.ts";
 import type { RecordOf } from "../engine/trace.ts";
 import { formatDuration } from "../engine/time.ts";
 import { buildNodeAddressing } from "../datapath/topology.ts";
-import { explore } from "../datapath/explore.ts";
+import { explore, formatTracedRules } from "../datapath/explore.ts";
 import type { Origin } from "../datapath/pipeline.ts";
 import type { PacketExplanation } from "../report/model.ts";
 import type { RunResult } from "./run.ts";
@@ -59,12 +59,7 @@ export function explainConnection(result: RunResult, flow?: number): PacketExpla
       const taken = branches.find((b) => b.walk.dnat && b.walk.dnat.addr === first.replySrc && b.walk.dnat.port === first.replySport) ?? branches.find((b) => !b.walk.dnat);
       if (taken) {
         lines.push("", `First packet on ${node} (rules at the end of the run; this branch's probability ${taken.probability.toFixed(11)}):`);
-        let where = "";
-        for (const r of taken.rules) {
-          const w = `${r.table} ${r.chain}`;
-          if (w !== where) { lines.push(`  ${w}`); where = w; }
-          lines.push(`    ${r.matched ? "MATCH" : "  -  "} #${String(r.index).padEnd(3)} ${r.text}${r.matched && r.effect ? `   => ${r.effect}` : ""}`);
-        }
+        lines.push(...formatTracedRules(taken.rules));
       }
     }
   }

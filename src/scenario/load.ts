@@ -77,6 +77,7 @@ export function loadScenario(path: string, opts: LoadOptions = {}): LoadResult {
   try {
     text = readFile(path);
   } catch (e) {
+    if (e instanceof InputError) throw e; // already says where and what (e.g. a --set override)
     throw new InputError({ file: path }, `cannot read the scenario: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : String((e as Error).message)}`);
   }
   return loadScenarioText(text, path, opts);

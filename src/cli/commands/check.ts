@@ -9,27 +9,26 @@
  * 0.01 is expected to fail in about 1 % of seeds by construction: choose the threshold for the
  * number of seeds you run.)
  */
-import { readFileSync } from "node:fs";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { formatWarning, InputError } from "../../errors.ts";
-import { loadScenarioText } from "../../scenario/load.ts";
+import { loadScenario } from "../../scenario/load.ts";
 import { applyOverrides, parseOverride } from "../../scenario/overrides.ts";
 import type { Scenario } from "../../scenario/types.ts";
 import type { ExpectationResult, JUnitSuite } from "../../report/index.ts";
 import { action, EXIT_CHECK_FAILED, EXIT_OK, intOption, out, usageError } from "../util.ts";
 import { progressPrinter } from "../progress.ts";
 
-/** Loads a scenario file with --set overrides applied, printing warnings. */
+/** Loads a scenario file with --set overrides applied to its text, printing warnings. */
 export function loadWithOverrides(file: string, sets: readonly string[]): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new InputError({ file }, `cannot read the scenario: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
-  }
   const overrides = sets.map(parseOverride);
-  const { scenario, warnings } = loadScenarioText(applyOverrides(text, file, overrides), file);
+  // loadScenario reads the file (and reports a missing one); overrides apply to the scenario's own
+  // text only, not to the manifest files it references.
+  const readFile = (p: string) => {
+    const text = readFileSync(p, "utf8");
+    return p === file ? applyOverrides(text, file, overrides) : text;
+  };
+  const { scenario, warnings } = loadScenario(file, { readFile });
   for (const w of warnings) process.stderr.write(formatWarning(w) + "\n");
   return scenario;
 }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { explore, type TraceBranch, type TraceOutcome } from "../../datapath/explore.ts";
+import { explore, formatTracedRules, type TraceBranch, type TraceOutcome } from "../../datapath/explore.ts";
 import type { NodeRouting, Origin, Route } from "../../datapath/pipeline.ts";
 import { InputError } from "../../errors.ts";
 import { cidrContains, formatIPv4, LOOPBACK_NET, tryParseIPv4, type IPv4 } from "../../net/ip.ts";
@@ -131,19 +131,6 @@ function outcomeLine(o: TraceOutcome, describe: (a: IPv4) => string): string {
   return line;
 }
 
-function branchRulesText(b: TraceBranch, from: number): string[] {
-  const lines: string[] = [];
-  let lastHook = "";
-  for (let i = from; i < b.rules.length; i++) {
-    const r = b.rules[i]!;
-    const where = `${r.table} ${r.chain}`;
-    if (where !== lastHook) { lines.push(`  ${where}`); lastHook = where; }
-    const mark = r.matched ? "MATCH" : "  -  ";
-    lines.push(`    ${mark} #${String(r.index).padEnd(3)} ${r.text}${r.matched && r.effect ? `   => ${r.effect}` : ""}`);
-  }
-  return lines;
-}
-
 function commonPrefix(a: TraceBranch, b: TraceBranch): number {
   let i = 0;
   while (i < a.rules.length && i < b.rules.length && a.rules[i]!.text === b.rules[i]!.text && a.rules[i]!.matched === b.rules[i]!.matched) i++;
@@ -227,7 +214,7 @@ export function registerTraceCommand(program: Command): void {
         lines.push(`${head} (${b.walk.rulesEvaluated} rules evaluated):`);
         const from = i === 0 ? 0 : commonPrefix(res.branches[0]!, b);
         if (from > 0) lines.push(`    ... the first ${from} rules as in branch 1 ...`);
-        lines.push(...branchRulesText(b, from));
+        lines.push(...formatTracedRules(b.rules, from));
         lines.push(walkSummary(b));
       });
       lines.push("");
