@@ -553,12 +553,12 @@ export class ConntrackTable {
     const rehash = e.confirmed;
     if (rehash) this.hashRemove(e.replyKey, e, DIR_REPLY);
     if (nat.dnat) {
-      e.replySrc = nat.dnat.addr >>> 0;
+      e.replySrc = nat.dnat.addr | 0;
       if (nat.dnat.port !== undefined) e.replySport = nat.dnat.port;
       e.status |= IPS_DST_NAT;
     }
     if (nat.snat) {
-      e.replyDst = nat.snat.addr >>> 0;
+      e.replyDst = nat.snat.addr | 0;
       if (nat.snat.port !== undefined) e.replyDport = nat.snat.port;
       e.status |= IPS_SRC_NAT;
     }
@@ -591,7 +591,7 @@ export class ConntrackTable {
    */
   selectSnatPort(e: ConntrackEntry, addr: number, opts: SnatPortOptions = {}): number {
     const rs = e.replySrc, rsp = e.replySport, p = e.proto;
-    addr = addr >>> 0;
+    addr = addr | 0;
     if (p !== PROTO_TCP && p !== PROTO_UDP && p !== PROTO_SCTP) {
       return this.isReplyTupleTaken(rs, addr, rsp, e.origSport, p, e) ? -1 : e.origSport;
     }
@@ -775,14 +775,14 @@ function stateBits(e: ConntrackEntry, dir: CtDir): number {
 
 export function matchesFilter(e: ConntrackEntry, f: ConntrackFilter): boolean {
   if (f.proto !== undefined && e.proto !== f.proto) return false;
-  if (f.origSrc !== undefined && e.origSrc !== f.origSrc >>> 0) return false;
-  if (f.origDst !== undefined && e.origDst !== f.origDst >>> 0) return false;
+  if (f.origSrc !== undefined && e.origSrc !== (f.origSrc | 0)) return false;
+  if (f.origDst !== undefined && e.origDst !== (f.origDst | 0)) return false;
   if (f.sport !== undefined && e.origSport !== f.sport) return false;
   if (f.dport !== undefined && e.origDport !== f.dport) return false;
-  if (f.replySrc !== undefined && e.replySrc !== f.replySrc >>> 0) return false;
-  if (f.replyDst !== undefined && e.replyDst !== f.replyDst >>> 0) return false;
-  if (f.dstNat !== undefined && (!(e.status & IPS_DST_NAT) || e.replySrc !== f.dstNat >>> 0)) return false;
-  if (f.srcNat !== undefined && (!(e.status & IPS_SRC_NAT) || e.replyDst !== f.srcNat >>> 0)) return false;
+  if (f.replySrc !== undefined && e.replySrc !== (f.replySrc | 0)) return false;
+  if (f.replyDst !== undefined && e.replyDst !== (f.replyDst | 0)) return false;
+  if (f.dstNat !== undefined && (!(e.status & IPS_DST_NAT) || e.replySrc !== (f.dstNat | 0))) return false;
+  if (f.srcNat !== undefined && (!(e.status & IPS_SRC_NAT) || e.replyDst !== (f.srcNat | 0))) return false;
   if (f.mark !== undefined && e.mark !== f.mark) return false;
   return true;
 }

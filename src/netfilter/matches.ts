@@ -312,7 +312,7 @@ const AT_UNICAST = 1 << 1, AT_LOCAL = 1 << 2, AT_BROADCAST = 1 << 3, AT_MULTICAS
  * broadcast addresses and blackhole/unreachable/prohibit routes are not modelled.
  */
 function addrTypeBit(a: number, ctx: EvalContext): number {
-  if (a === 0 || a === 0xffffffff) return AT_BROADCAST;
+  if (a === 0 || a === -1) return AT_BROADCAST; // 0.0.0.0, 255.255.255.255 (int32 bits)
   if (a >>> 28 === 14) return AT_MULTICAST;
   return ctx.isLocal(a) ? AT_LOCAL : AT_UNICAST;
 }
@@ -468,7 +468,7 @@ const recent = defineMatch<RecentData>({
     const name = n ? argOf(n) : "DEFAULT";
     if (name === "" || name.length > 199 || name.includes("/")) fail("--name", `invalid list name "${name}"`, n?.column);
     const m = opt(opts, "mask");
-    let mask = 0xffffffff;
+    let mask = -1; // 255.255.255.255 as int32 bits
     if (m) {
       const a = tryParseIPv4(argOf(m));
       if (a === null) fail("--mask", `expected a dotted netmask, got "${argOf(m)}"`, m.column);

@@ -111,7 +111,7 @@ function parseAddrSpec(text: string, neg: boolean, fail: Fail, option: string, c
   const slash = text.indexOf("/");
   const ip = tryParseIPv4(slash < 0 ? text : text.slice(0, slash));
   if (ip === null) fail(option, `expected an IPv4 address or CIDR such as 10.0.0.0/16, got "${text}"`, column);
-  let mask = 0xffffffff;
+  let mask = -1; // /32 (addresses and masks are int32 bit patterns, see net/ip.ts)
   let prefix = 32;
   if (slash >= 0) {
     const m = text.slice(slash + 1);
@@ -126,7 +126,7 @@ function parseAddrSpec(text: string, neg: boolean, fail: Fail, option: string, c
       prefix = (inv & (inv + 1)) === 0 ? 32 - Math.log2(inv + 1) : -1;
     }
   }
-  return { addr: (ip & mask) >>> 0, mask, prefix, neg };
+  return { addr: ip & mask, mask, prefix, neg };
 }
 
 function parseIface(text: string, neg: boolean, fail: Fail, option: string, column: number | undefined): IfaceSpec {

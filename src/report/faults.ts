@@ -65,7 +65,7 @@ export interface FaultTimeline {
 
 function ipFromText(s: string): number {
   const parts = s.split(".").map(Number);
-  return parts.length === 4 ? ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0 : 0;
+  return parts.length === 4 ? ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) : 0; // int32 bits, as net/ip.ts
 }
 
 function podIPs(records: readonly TraceRecord[]): Map<string, number> {

@@ -294,7 +294,7 @@ function buildWorld(scenario: Scenario, seed: number, opts: RunOptions): World {
       b.set(flowEndpoint);
       flowEndpoint = b;
     }
-    if (flowEndpoint[flow] === -1) flowEndpoint[flow] = addr * 65536 + port;
+    if (flowEndpoint[flow] === -1) flowEndpoint[flow] = (addr >>> 0) * 65536 + port; // unsigned: −1 stays free for "none"
   };
   clients.endpointOf = (flow) => (flow >= 0 && flow < flowEndpoint.length ? flowEndpoint[flow] ?? -1 : -1);
   for (const c of scenario.clients) {

@@ -34,7 +34,7 @@ export function requestsByClientAndEndpoint(requests: readonly RequestRecord[], 
     const k = `${addr}|${r.endpointAddr}:${r.endpointPort}`;
     let a = acc.get(k);
     if (a === undefined) {
-      a = { clientAddr: addr, endpoint: `${formatIPv4(r.endpointAddr)}:${r.endpointPort}`, pod: r.servedBy, seen: new Set(), requests: 0, epKey: r.endpointAddr * 65536 + r.endpointPort };
+      a = { clientAddr: addr, endpoint: `${formatIPv4(r.endpointAddr)}:${r.endpointPort}`, pod: r.servedBy, seen: new Set(), requests: 0, epKey: (r.endpointAddr >>> 0) * 65536 + r.endpointPort };
       acc.set(k, a);
     }
     a.requests++;

@@ -73,7 +73,7 @@ export class ClientRuntime {
   /** Called whenever a client finishes (all its requests have an outcome). */
   onClientDone: (() => void) | undefined;
   /**
-   * The endpoint (addr·65536 + port) a connection was DNATed to, when the network knows it (set by
+   * The endpoint (unsigned addr·65536 + port) a connection was DNATed to, when the network knows it (set by
    * the run core): names the endpoint of requests that failed without an answer. −1 when unknown.
    */
   endpointOf: ((flow: number) => number) | undefined;
@@ -378,7 +378,7 @@ export class Client extends LoadGenerator implements ConnOwner {
     if (resp === undefined && conn !== null && rt.endpointOf !== undefined) {
       const k = rt.endpointOf(conn.flow);
       if (k >= 0) {
-        epAddr = Math.floor(k / 65536);
+        epAddr = Math.floor(k / 65536) | 0; // back to int32 address bits (see net/ip.ts)
         epPort = k % 65536;
       }
     }

@@ -285,7 +285,7 @@ class Reference {
 
   private header(r: Rule, p: Packet, c: EvalContext): boolean {
     const h = r.header;
-    const inCidr = (a: number, s: { addr: number; mask: number }) => ((a & s.mask) >>> 0) === s.addr;
+    const inCidr = (a: number, s: { addr: number; mask: number }) => (a & s.mask) === s.addr;
     if (h.src && inCidr(p.src, h.src) === h.src.neg) return false;
     if (h.dst && inCidr(p.dst, h.dst) === h.dst.neg) return false;
     if (h.proto && h.proto.num !== 0 && (p.proto === h.proto.num) === h.proto.neg) return false;
