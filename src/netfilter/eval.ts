@@ -74,6 +74,9 @@ export class Entry {
   dLo = 0;
   dHi = 65535;
   dNeg = false;
+  /** A `-m conntrack --ctstate` test inlined (in the side-effect-free prefix): mask, or 0. */
+  ctStates = 0;
+  ctNeg = false;
   /** Remaining match closures, in rule order. */
   nMatches = 0;
   matches: MatchFn[] = [];
@@ -184,8 +187,8 @@ export class Entry {
   /**
    * Compiles the matches. Exactly equivalent to calling every closure in rule order:
    * - always-true matches (comment) are dropped;
-   * - the first port match inside the side-effect-free prefix of the match list is inlined
-   *   (evaluating pure tests earlier cannot change anything);
+   * - the first port match and the first --ctstate test inside the side-effect-free prefix of
+   *   the match list are inlined (evaluating pure tests earlier cannot change anything);
    * - a random statistic that is the last match, after only pure matches, is inlined and
    *   evaluated last (as in the kernel: it draws only when everything before matched).
    */
@@ -203,6 +206,11 @@ export class Entry {
         this.hasPorts = true;
         this.sLo = inl.sLo; this.sHi = inl.sHi; this.sNeg = inl.sNeg;
         this.dLo = inl.dLo; this.dHi = inl.dHi; this.dNeg = inl.dNeg;
+        continue;
+      }
+      if (inl?.kind === "ctstate" && pure && this.ctStates === 0 && inl.states !== 0) {
+        this.ctStates = inl.states;
+        this.ctNeg = inl.neg;
         continue;
       }
       if (inl?.kind === "random" && pure && k === ms.length - 1) {
@@ -228,6 +236,8 @@ export class Entry {
     e.hasPorts = this.hasPorts;
     e.sLo = this.sLo; e.sHi = this.sHi; e.sNeg = this.sNeg;
     e.dLo = this.dLo; e.dHi = this.dHi; e.dNeg = this.dNeg;
+    e.ctStates = this.ctStates;
+    e.ctNeg = this.ctNeg;
     e.matches = this.matches;
     e.nMatches = this.nMatches;
     e.statP31 = this.statP31;
@@ -442,6 +452,7 @@ export class Evaluator {
       if (ok && e.hasPorts) {
         ok = (pkt.sport >= e.sLo && pkt.sport <= e.sHi) !== e.sNeg && (pkt.dport >= e.dLo && pkt.dport <= e.dHi) !== e.dNeg;
       }
+      if (ok && e.ctStates !== 0) ok = ((ctx.ctstate & e.ctStates) !== 0) !== e.ctNeg;
       if (ok && e.nMatches !== 0) {
         const ms = e.matches;
         for (let i = 0; i < e.nMatches; i++) {

@@ -43,7 +43,8 @@ export interface MatchDef<D> {
   exactDport?(d: D): number | undefined;
   /**
    * Fast paths the evaluator may inline instead of calling the closure (same result):
-   * always-true matches (comment) are dropped, port ranges and random statistic become fields.
+   * always-true matches (comment) are dropped; port ranges, a --ctstate test and a random
+   * statistic become fields.
    */
   inline?(d: D): InlineMatch | undefined;
 }
@@ -51,7 +52,8 @@ export interface MatchDef<D> {
 export type InlineMatch =
   | { readonly kind: "true" }
   | { readonly kind: "ports"; readonly sLo: number; readonly sHi: number; readonly sNeg: boolean; readonly dLo: number; readonly dHi: number; readonly dNeg: boolean }
-  | { readonly kind: "random"; readonly p31: number; readonly neg: boolean };
+  | { readonly kind: "random"; readonly p31: number; readonly neg: boolean }
+  | { readonly kind: "ctstate"; readonly states: number; readonly neg: boolean };
 
 function defineMatch<D>(def: MatchDef<D>): MatchDef<D> {
   return def;
@@ -407,6 +409,7 @@ const conntrack = defineMatch<ConntrackData>({
     const states = d.states, neg = d.neg;
     return (_p, ctx) => ((ctx.ctstate & states) !== 0) !== neg;
   },
+  inline: (d) => ({ kind: "ctstate", states: d.states, neg: d.neg }),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -497,7 +500,7 @@ const recent = defineMatch<RecentData>({
     const isSet = d.cmd === "set", isRemove = d.cmd === "remove", isUpdate = d.cmd === "update";
     const window = d.seconds * 1e9, hitcount = d.hitcount, reap = d.reap;
     return (p, ctx, effects) => {
-      const addr = ((dest ? p.dst : p.src) & mask) >>> 0;
+      const addr = (dest ? p.dst : p.src) & mask;
       let ret = neg;
       const e = list.lookup(addr);
       if (!e) {

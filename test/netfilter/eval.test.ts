@@ -13,7 +13,7 @@ import type { Packet } from "../../src/net/packet.ts";
 import type { Rule } from "../../src/netfilter/rule.ts";
 import { MATCHES, type MatchFn } from "../../src/netfilter/matches.ts";
 import { RecentList } from "../../src/netfilter/recent.ts";
-import { CT_NEW } from "../../src/netfilter/types.ts";
+import { CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED } from "../../src/netfilter/types.ts";
 import { ctx, fixture, pkt } from "./helpers.ts";
 
 function v116(): Netfilter {
@@ -190,7 +190,10 @@ function randomTable(seed: string): { text: string; services: { dst: string; por
       // Indexable service rule, in kube-proxy's restore syntax; some with a statistic after the port.
       const stat = rng() < 0.2 ? " -m statistic --mode random --probability 0.5" : "";
       const neg = rng() < 0.3 ? ` ! -s 10.244.0.0/16` : "";
-      rule = `-A KUBE-SERVICES -m comment --comment "svc ${n}" -m ${s.proto} -p ${s.proto} -d ${s.dst} --dport ${s.port}${neg}${stat} ${pick(svcTargets)}`;
+      // --ctstate tests (the first one is inlined by the compiler, a second stays a closure).
+      const cr = rng();
+      const ct = cr < 0.2 ? " -m conntrack --ctstate NEW" : cr < 0.3 ? " -m conntrack ! --ctstate RELATED,ESTABLISHED -m conntrack --ctstate DNAT" : "";
+      rule = `-A KUBE-SERVICES -m comment --comment "svc ${n}"${ct} -m ${s.proto} -p ${s.proto} -d ${s.dst} --dport ${s.port}${neg}${stat} ${pick(svcTargets)}`;
     } else if (r < 0.75) {
       // A statistic before the port match: not indexable (its draw happens before the port test).
       rule = `-A KUBE-SERVICES -d ${s.dst}/32 -p ${s.proto} -m statistic --mode random --probability 0.1 -m ${s.proto} --dport ${s.port} ${pick(targets)}`;
@@ -344,10 +347,11 @@ describe("the compiled engine (index + inlined matches) equals a naive interpret
         proto: (rng() < 0.8 ? s.proto : other.proto) as "tcp" | "udp",
       });
       const mark = int(4) === 0 ? 0x4001 : 0;
+      const ctstate = [CT_NEW, CT_NEW | CT_DNAT, CT_ESTABLISHED, CT_ESTABLISHED | CT_DNAT, CT_RELATED, CT_INVALID][int(6)]!;
       const mk = () => {
         const r = seedrandom.alea(`${seed}/draws/${i}`);
         const draws: number[] = [];
-        const c: EvalContext & { draws: number[] } = { ctstate: CT_NEW, mark, inIface: "eth0", outIface: "", now: i, isLocal: () => false, draws,
+        const c: EvalContext & { draws: number[] } = { ctstate, mark, inIface: "eth0", outIface: "", now: i, isLocal: () => false, draws,
           chance: (p31) => { draws.push(p31); return r() * 2 ** 31 < p31; } };
         return c;
       };
