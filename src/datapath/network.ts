@@ -189,7 +189,6 @@ export class ClusterNetwork implements Wire {
   /** LB ingress IPs and externalIPs → the nodes the outside network may deliver them to (topology.ts). */
   private readonly external = new Map<IPv4, { readonly lb: boolean; readonly nodes: readonly NodeKernel[] }>();
   private readonly kNodeIn: number;
-  private readonly kNodeLocal: number;
   private readonly kHostIn: number;
   private readonly kSweep: number;
   private nextPacketId = 1;
@@ -217,7 +216,6 @@ export class ClusterNetwork implements Wire {
     this.trace = opts.trace;
     const sim = opts.sim;
     this.kNodeIn = sim.register("net.node-in", (_s, n, obj) => this.nodeIn(this.nodes[n]!, obj as Frame));
-    this.kNodeLocal = sim.register("net.node-out", (_s, n, obj) => this.nodeLocal(this.nodes[n]!, obj as Frame));
     this.kHostIn = sim.register("net.host-in", (_s, n, obj) => this.hostIn(this.hosts[n]!, obj as Frame));
     this.kSweep = sim.register("net.ct-sweep", (_s, n) => this.sweep(this.nodes[n]!));
     this.walkNew = {
@@ -394,7 +392,9 @@ export class ClusterNetwork implements Wire {
     this.link(f);
     const sim = this.sim;
     if (h.kind === "node") {
-      sim.scheduleIn(0, this.kNodeLocal, h.node!.index, f);
+      // The node's own stack (OUTPUT → POSTROUTING) runs in the sender's syscall, as in the
+      // kernel: no event in between, and no other packet can slip in before it.
+      this.process(h.node!, f, true);
     } else if (h.kind === "pod") {
       if (pkt.dst === h.addr) {
         sim.scheduleIn(this.config.loopbackLatencyNs, this.kHostIn, h.id, f); // the pod's own lo
@@ -507,10 +507,6 @@ export class ClusterNetwork implements Wire {
 
   private nodeIn(node: NodeKernel, f: Frame): void {
     this.process(node, f, false);
-  }
-
-  private nodeLocal(node: NodeKernel, f: Frame): void {
-    this.process(node, f, true);
   }
 
   private pickSnatPort(pkt: Packet, addr: IPv4, randomFully: boolean): number {
