@@ -45,6 +45,7 @@ import { ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, PROTO_ICMP } from "../net/packet.
 import type { ClusterState } from "../cluster/types.ts";
 import { sortedValues } from "../cluster/types.ts";
 import { CT_RELATED, type EvalContext } from "../netfilter/types.ts";
+import { CounterLog } from "../netfilter/eval.ts";
 import { ConntrackTable, DIR_REPLY, manipDst, manipSrc, type ConntrackEntry, type ConntrackTimeouts, type CtDestroyReason } from "../netfilter/conntrack.ts";
 import { newWalkScratch, walkHooks, type Origin, type RuleEvaluator, type WalkOptions, type WalkResult } from "./pipeline.ts";
 import { buildExternalRouting, buildNodeAddressing, pickByTuple, type NodeAddressing } from "./topology.ts";
@@ -69,6 +70,11 @@ export interface NetworkConfig {
   readonly conntrackSweepNs: SimTime;
   /** Conntrack timeout overrides (defaults: the kernel's). */
   readonly conntrackTimeouts?: Partial<ConntrackTimeouts>;
+  /**
+   * Replay established connections' hook walks from the path cache (FlowPath). Results are
+   * identical either way (a test runs scenarios both ways); off only to check that, or to profile.
+   */
+  readonly pathCache: boolean;
 }
 
 export const DEFAULT_NETWORK_CONFIG: NetworkConfig = Object.freeze({
@@ -78,10 +84,15 @@ export const DEFAULT_NETWORK_CONFIG: NetworkConfig = Object.freeze({
   loopbackLatencyNs: 0,
   nsPerRule: 15,
   conntrackSweepNs: SECOND,
+  pathCache: true,
 });
 
 /** What a node's rules must offer: evaluation (pipeline.ts) and iptables-restore / -save. */
 export interface NodeRules extends RuleEvaluator {
+  /** Changes whenever a table gets another version (netfilter.ts Netfilter.generation). */
+  readonly generation: number;
+  /** Replays a CounterLog's slots for one more packet (netfilter.ts Netfilter.replayCounters). */
+  replayCounters(table: unknown, slots: readonly number[], len: number): void;
   /** iptables-restore; `noflush` keeps what the input does not mention (kube-proxy's later syncs). */
   restore(text: string, opts?: { noflush?: boolean }): void;
   save(opts?: { counters?: boolean }): string;
@@ -110,8 +121,57 @@ export class NetHost {
   ) {}
 }
 
+/**
+ * The path cache (a flow cache, like the kernel's flowtable or OVS megaflows, but exact): what a
+ * node's filter hooks and routing decided for an established connection's packets in one
+ * direction. Every later packet of that direction is a function of the same inputs — the same
+ * addresses and ports after conntrack's rewrite, the same ctstate, mark 0, the same ingress, the
+ * same tables (generation) and routes (addressing) — provided every rule the walk visited is
+ * flowSafe (no statistic, recent or nfacct: those draw or keep state). Such packets replay the
+ * recorded counter bumps (same packets/bytes counters, same kernel rule count and delay) instead
+ * of walking. Any table change (a kube-proxy sync), route change, ctstate change or other ingress
+ * falls back to the walk. Identical paths are shared between connections (interned per node).
+ */
+export class FlowPath {
+  constructor(
+    readonly rules: NodeRules,
+    readonly gen: number,
+    readonly addressing: NodeAddressing,
+    readonly ctstate: number,
+    readonly origin: Origin,
+    /**
+     * Delivered to the node itself; else forwarded, along the route the node's addressing gives
+     * the packet's destination (fixed per connection and direction while `addressing` is, so a
+     * hit looks it up again rather than keeping one path per destination).
+     */
+    readonly local: boolean,
+    readonly rulesEvaluated: number,
+    readonly cost: number,
+    readonly table: unknown,
+    readonly slots: readonly number[],
+  ) {}
+
+  same(o: FlowPath): boolean {
+    if (this.rules !== o.rules || this.gen !== o.gen || this.addressing !== o.addressing || this.ctstate !== o.ctstate || this.origin !== o.origin) return false;
+    if (this.local !== o.local || this.rulesEvaluated !== o.rulesEvaluated || this.table !== o.table || this.slots.length !== o.slots.length) return false;
+    for (let i = 0; i < this.slots.length; i++) if (this.slots[i] !== o.slots[i]) return false;
+    return true;
+  }
+
+  hash(): number {
+    let h = Math.imul(this.ctstate ^ 0x2545f491, 0x9e3779b1) ^ this.rulesEvaluated ^ (this.local ? 0x40000000 : 0);
+    for (let i = 0; i < this.slots.length; i++) h = Math.imul(h ^ this.slots[i]!, 0x85ebca77) ^ (h >>> 13);
+    return h | 0;
+  }
+}
+
 export class NodeKernel {
   up = true;
+  /** Interned FlowPaths of the current generation/addressing (see FlowPath). */
+  paths = new Map<number, FlowPath[]>();
+  pathsGen = -1;
+  pathsRules: NodeRules | null = null;
+  pathsAddressing: NodeAddressing | null = null;
   /** Rules evaluated on this node (kernel cost, linear semantics). */
   rulesEvaluated = 0;
   /** Packets processed by this node's netfilter. */
@@ -196,9 +256,13 @@ export class ClusterNetwork implements Wire {
   packetsSent = 0;
   /** Packets whose fate was recorded. */
   packetsFated = 0;
+  /** Established packets that replayed a cached path / walked the hooks (see FlowPath). */
+  pathHits = 0;
+  pathMisses = 0;
   readonly fateCounts = new Float64Array(FATE_REASONS.length);
   private readonly walkNew: WalkOptions;
-  private readonly walkEst: WalkOptions = { nat: "established", scratch: newWalkScratch() };
+  private readonly pathLog = new CounterLog();
+  private readonly walkEst: WalkOptions = { nat: "established", scratch: newWalkScratch(), log: this.pathLog };
   private curNode: NodeKernel | null = null;
   private curEntry: ConntrackEntry | null = null;
   private snatFailed = false;
@@ -577,8 +641,29 @@ export class ClusterNetwork implements Wire {
       pkt = w.packet;
     } else if (e !== null) {
       pkt = manipDst(e, dir, pkt);
-      w = walkHooks(node.rules, node.addressing, pkt, origin, ctx, this.walkEst);
+      const rules = node.rules;
+      const fp = (dir === DIR_REPLY ? e.pathReply : e.pathOrig) as FlowPath | null;
+      if (fp !== null && fp.rules === rules && fp.gen === rules.generation && fp.addressing === node.addressing && fp.ctstate === st && fp.origin === origin) {
+        // Path cache hit (see FlowPath): the walk's counters, cost and decision, without the walk.
+        this.pathHits++;
+        rules.replayCounters(fp.table, fp.slots, pkt.len);
+        node.rulesEvaluated += fp.rulesEvaluated;
+        f.pkt = manipSrc(e, dir, pkt);
+        if (fp.local) {
+          this.sim.scheduleIn(this.config.loopbackLatencyNs + fp.cost, this.kHostIn, node.host.id, f);
+          return;
+        }
+        return this.forward(node, f, node.addressing.route(pkt.dst), fp.cost);
+      }
+      this.pathLog.reset();
+      this.pathMisses++;
+      w = walkHooks(rules, node.addressing, pkt, origin, ctx, this.walkEst);
       node.rulesEvaluated += w.rulesEvaluated;
+      if (this.config.pathCache && (w.fate === "local" || w.fate === "forward") && this.pathLog.replayable && this.pathLog.n > 0 && w.packet === pkt) {
+        const p = this.internPath(node, new FlowPath(rules, rules.generation, node.addressing, st, origin, w.fate === "local", w.rulesEvaluated, this.ruleCost(w), this.pathLog.table, this.pathLog.slots()));
+        if (dir === DIR_REPLY) e.pathReply = p;
+        else e.pathOrig = p;
+      }
       pkt = w.fate === "local" || w.fate === "forward" ? manipSrc(e, dir, w.packet) : w.packet;
     } else {
       // INVALID (or an unrelated ICMP error): no NAT; the filter rules see ctstate INVALID.
@@ -601,6 +686,25 @@ export class ClusterNetwork implements Wire {
       case "forward":
         return this.forward(node, f, w.route, this.ruleCost(w));
     }
+  }
+
+  /** The node's shared FlowPath equal to `p` (p itself when new). */
+  private internPath(node: NodeKernel, p: FlowPath): FlowPath {
+    if (node.pathsGen !== p.gen || node.pathsRules !== p.rules || node.pathsAddressing !== p.addressing) {
+      node.paths.clear();
+      node.pathsGen = p.gen;
+      node.pathsRules = p.rules;
+      node.pathsAddressing = p.addressing;
+    }
+    const h = p.hash();
+    const bucket = node.paths.get(h);
+    if (bucket === undefined) {
+      node.paths.set(h, [p]);
+      return p;
+    }
+    for (const q of bucket) if (q.same(p)) return q;
+    bucket.push(p);
+    return p;
   }
 
   private ruleCost(w: WalkResult): number {

@@ -16,10 +16,11 @@
 import type { IPv4 } from "../net/ip.ts";
 import type { Packet } from "../net/packet.ts";
 import type { EvalContext, HookName, HookResult, TableName, TraversalObserver, Verdict } from "../netfilter/types.ts";
+import type { CounterLog } from "../netfilter/eval.ts";
 
 /** What the walk needs from a node's rules: netfilter/netfilter.ts's Netfilter satisfies it. */
 export interface RuleEvaluator {
-  evaluate(table: TableName, hook: HookName, pkt: Packet, ctx: EvalContext, observer?: TraversalObserver): HookResult;
+  evaluate(table: TableName, hook: HookName, pkt: Packet, ctx: EvalContext, observer?: TraversalObserver, log?: CounterLog | null): HookResult;
 }
 
 /** The routing decision for a destination, as the node's FIB would make it. */
@@ -80,6 +81,8 @@ export interface WalkOptions {
    */
   pickSnatPort?(pkt: Packet, addr: IPv4, randomFully: boolean): number;
   readonly observer?: TraversalObserver;
+  /** Collects the counter slots every hook of the walk bumps (the timed datapath's flow cache). */
+  readonly log?: CounterLog;
   /** Record each hook's verdict (for explanations); off on the hot path. */
   readonly recordSteps?: boolean;
   /**
@@ -163,7 +166,7 @@ function finish(w: WalkState, fate: WalkFate, route: Route, stoppedAt?: { table:
 
 /** Runs one table's hook and returns its verdict. */
 function runHook(w: WalkState, table: TableName, name: HookName): Verdict {
-  const r = w.rules.evaluate(table, name, w.pkt, w.ctx, w.opts.observer);
+  const r = w.rules.evaluate(table, name, w.pkt, w.ctx, w.opts.observer, w.opts.log);
   w.rulesEvaluated += r.rulesEvaluated;
   w.ctx.mark = r.mark;
   if (w.steps !== NO_STEPS) w.steps.push({ table, hook: name, verdict: r.verdict, mark: r.mark });

@@ -205,6 +205,13 @@ export class ConntrackEntry {
   /** @internal 32-bit hashes of the two tuples while confirmed. */
   origKey = 0;
   replyKey = 0;
+  /**
+   * Opaque per-direction slots for the datapath's path cache (datapath/network.ts FlowPath):
+   * what the hooks decided for the last packet of this connection in that direction. Not kernel
+   * state; conntrack never reads them.
+   */
+  pathOrig: object | null = null;
+  pathReply: object | null = null;
 
   constructor(
     readonly id: number,

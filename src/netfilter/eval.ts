@@ -113,6 +113,12 @@ export class Entry {
   compiled = false;
   /** Some match keeps per-network-namespace state (recent list, nfacct object, nth counter). */
   perNode = false;
+  /**
+   * Every match is pure (MatchDef.pure: a function of the packet's addresses, protocol and ports,
+   * ctstate, mark, interfaces and addrtype, without side effects) and no random statistic is
+   * inlined: testing this rule gives the same answer for every packet of a flow (CounterLog).
+   */
+  flowSafe = true;
   readonly rule: Rule;
   private textCache: string | undefined;
 
@@ -219,11 +225,13 @@ export class Entry {
         continue;
       }
       if (!def.pure) pure = false;
+      if (!def.pure) this.flowSafe = false;
       if (def.perNamespace?.(m.data)) this.perNode = true;
       fns.push(def.compile(m.data, env));
     }
     this.matches = fns;
     this.nMatches = fns.length;
+    if (this.statP31 >= 0) this.flowSafe = false;
     this.compiled = true;
   }
 
@@ -244,6 +252,7 @@ export class Entry {
     e.statNeg = this.statNeg;
     e.compiled = this.compiled;
     e.perNode = this.perNode;
+    e.flowSafe = this.flowSafe;
     e.textCache = this.textCache;
     return e;
   }
@@ -371,6 +380,42 @@ function effectOf(e: Entry, markBefore: number, markAfter: number): string | und
 }
 
 /**
+ * What one or more traversals did to the counters, for replaying them on later packets of the
+ * same flow (the datapath's per-connection path cache): the counter slots bumped, in order, and
+ * whether the traversals can be replayed at all — false as soon as a visited rule is not
+ * flowSafe (a random or nth statistic, a recent list, an nfacct object: another packet could
+ * take another branch or must change state). `table` is an opaque handle of the counter arrays
+ * (set by the owner before each traversal); a log spanning two handles is not replayable.
+ */
+export class CounterLog {
+  ids: number[] = [];
+  n = 0;
+  replayable = true;
+  table: unknown = null;
+  /** @internal Handle the owner sets before a traversal. */
+  cur: unknown = null;
+
+  reset(): void {
+    this.n = 0;
+    this.replayable = true;
+    this.table = null;
+    this.cur = null;
+  }
+
+  /** @internal */
+  push(id: number): void {
+    if (this.n === 0) this.table = this.cur;
+    else if (this.table !== this.cur) this.replayable = false;
+    this.ids[this.n++] = id;
+  }
+
+  /** The recorded slots (a fresh array). */
+  slots(): number[] {
+    return this.ids.slice(0, this.n);
+  }
+}
+
+/**
  * The traversal engine. One per Netfilter; owns preallocated stacks and the reused result.
  * Not re-entrant (a match cannot evaluate another table).
  */
@@ -412,6 +457,7 @@ export class Evaluator {
     obs: TraversalObserver | undefined,
     cPkts: Float64Array,
     cBytes: Float64Array,
+    log: CounterLog | null = null,
   ): HookResult {
     const useIndex = this.indexEnabled && obs === undefined;
     const kDst = pkt.dst | 0;
@@ -439,6 +485,7 @@ export class Evaluator {
       }
       this.stLast[depth] = pos;
       const e = chain.entries[pos]!;
+      if (log !== null && !e.flowSafe) log.replayable = false;
 
       // Header (ip_packet_match), then matches in order.
       let ok =
@@ -470,6 +517,7 @@ export class Evaluator {
       if (effects) {
         cPkts[e.id]++;
         cBytes[e.id] += len;
+        if (log !== null) log.push(e.id);
       }
       const markBefore = ctx.mark;
       switch (e.tcode) {
@@ -508,6 +556,7 @@ export class Evaluator {
       if (effects) {
         cPkts[start.slot]++;
         cBytes[start.slot] += len;
+        if (log !== null) log.push(start.slot);
       }
       const pol = start.policy === "DROP" ? "DROP" : "ACCEPT";
       verdict = pol === "DROP" ? V_DROP : V_ACCEPT;

@@ -37,7 +37,7 @@ import type { EvalContext, HookName, HookResult, TableName, TraversalObserver } 
 import { BUILTIN_CHAINS } from "./types.ts";
 import type { Rule } from "./rule.ts";
 import { STANDARD_VERDICTS } from "./rule.ts";
-import { Chain, Entry, Evaluator, T_GOTO, T_JUMP } from "./eval.ts";
+import { Chain, CounterLog, Entry, Evaluator, T_GOTO, T_JUMP } from "./eval.ts";
 import { inputError, parseCommand, parseRestore, tokenize, type Loc, type Policy, type RestoreHandler } from "./parse.ts";
 import { printRule, printTable, strcmp, type TableSnapshot } from "./print.ts";
 import { RecentList, type MatchEnv, type NfacctCounter } from "./recent.ts";
@@ -228,7 +228,7 @@ export interface ListedRule {
 
 /** Something that evaluates hooks (datapath's RuleEvaluator shape). */
 export interface HookEvaluator {
-  evaluate(table: TableName, hook: HookName, pkt: Packet, ctx: EvalContext, observer?: TraversalObserver): HookResult;
+  evaluate(table: TableName, hook: HookName, pkt: Packet, ctx: EvalContext, observer?: TraversalObserver, log?: CounterLog | null): HookResult;
 }
 
 export class Netfilter implements HookEvaluator {
@@ -238,6 +238,7 @@ export class Netfilter implements HookEvaluator {
   private readonly recentLists = new Map<string, RecentList>();
   private readonly nfacctObjects = new Map<string, NfacctCounter>();
   private readonly evaluator = new Evaluator();
+  private gen = 0;
   private readonly env: MatchEnv = {
     recent: (name) => {
       let l = this.recentLists.get(name);
@@ -443,6 +444,7 @@ export class Netfilter implements HookEvaluator {
     }
     v.users++;
     this.tables.set(name, { v, pkts, bytes });
+    this.gen++;
     if (--old.v.users <= 0) cacheDrop(old.v);
     if (!this.loaded.includes(name)) this.loaded.push(name);
     // xt_recent frees a list with the last rule that names it.
@@ -464,11 +466,34 @@ export class Netfilter implements HookEvaluator {
    * Runs the builtin chain `hook` of `table` on the packet. ctx.mark is updated as MARK targets
    * fire. The result object is reused by the next call: copy what you keep.
    */
-  evaluate(table: TableName, hook: HookName, pkt: Packet, ctx: EvalContext, observer?: TraversalObserver): HookResult {
+  evaluate(table: TableName, hook: HookName, pkt: Packet, ctx: EvalContext, observer?: TraversalObserver, log?: CounterLog | null): HookResult {
     const t = this.tables.get(table)!;
     const start = t.v.chains.get(hook);
     if (!start || start.policy === null) throw new Error(`table ${table} has no ${hook} chain`);
-    return this.evaluator.run(table, start, pkt, ctx, true, observer, t.pkts, t.bytes);
+    if (log) log.cur = t;
+    return this.evaluator.run(table, start, pkt, ctx, true, observer, t.pkts, t.bytes, log ?? null);
+  }
+
+  /**
+   * Changes whenever any table of this Netfilter gets another version (restore, chain or rule
+   * edits, flush): a CounterLog recorded under one generation is replayed only under the same.
+   */
+  get generation(): number {
+    return this.gen;
+  }
+
+  /**
+   * Counts one more packet of `len` bytes on every slot of a replayable CounterLog, exactly as the
+   * traversals it recorded would (the caller checked the generation). `table` is log.table.
+   */
+  replayCounters(table: unknown, slots: readonly number[], len: number): void {
+    const t = table as NodeTable;
+    const pk = t.pkts, by = t.bytes;
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i]!;
+      pk[s]++;
+      by[s] += len;
+    }
   }
 
   /**

@@ -1,0 +1,59 @@
+/**
+ * The datapath's path cache (datapath/network.ts FlowPath) is an optimisation only: a run with it
+ * must be indistinguishable from a run that walks the hooks for every packet — every trace record
+ * (packet fates with times, conntrack, requests), every rule counter on every node, the conntrack
+ * tables, the kernel rule counts and the report. Scenarios cover rule changes mid-run (kube-proxy
+ * syncs after pod deletion, rolling updates), nodes going down, hairpin masquerade, NodePort with
+ * traffic policies, session affinity (-m recent in the nat table) and UDP.
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { loadScenario } from "../../src/scenario/load.ts";
+import { runScenario, type RunResult } from "../../src/scenario/run.ts";
+import { reportInputOf } from "../../src/scenario/report-input.ts";
+import { buildReport } from "../../src/report/build.ts";
+import { toJson } from "../../src/report/model.ts";
+
+function observe(r: RunResult, file: string) {
+  return {
+    trace: JSON.stringify(r.trace.records()),
+    counters: r.nodes.map((n) => n.iptablesSave(true)),
+    conntrack: r.nodes.map((n) => n.conntrackList().lines),
+    rulesEvaluated: r.rulesEvaluated,
+    fates: [...r.network.fateCounts],
+    events: r.eventsProcessed,
+    report: toJson(buildReport(reportInputOf(r, { scenarioYaml: readFileSync(file, "utf8") }))),
+  };
+}
+
+const CASES = [
+  { file: "scenarios/hostnames-clusterip.yaml", hits: true },
+  { file: "scenarios/hairpin.yaml", hits: true },
+  { file: "scenarios/pod-delete-under-load.yaml", hits: true },
+  { file: "scenarios/rolling-update.yaml", hits: true },
+  { file: "scenarios/node-down.yaml", hits: true },
+  { file: "scenarios/keepalive-imbalance.yaml", hits: true },
+  { file: "scenarios/labs/nodeport-traffic-policy.yaml", hits: true },
+  { file: "scenarios/labs/session-affinity.yaml", hits: true },
+  { file: "scenarios/labs/udp-source-port.yaml", hits: false },
+];
+
+describe("the path cache changes nothing but speed", () => {
+  it.each(CASES)("$file", ({ file, hits }) => {
+    const { scenario } = loadScenario(file);
+    const on = runScenario(scenario, { network: { pathCache: true } });
+    const off = runScenario(scenario, { network: { pathCache: false } });
+    expect(off.network.pathHits).toBe(0);
+    if (hits) expect(on.network.pathHits).toBeGreaterThan(0);
+    expect(on.network.pathHits + on.network.pathMisses).toBe(off.network.pathMisses);
+    const a = observe(on, file);
+    const b = observe(off, file);
+    expect(a.trace).toBe(b.trace);
+    expect(a.counters).toEqual(b.counters);
+    expect(a.conntrack).toEqual(b.conntrack);
+    expect(a.rulesEvaluated).toBe(b.rulesEvaluated);
+    expect(a.fates).toEqual(b.fates);
+    expect(a.events).toBe(b.events);
+    expect(a.report).toBe(b.report);
+  });
+});
