@@ -151,18 +151,19 @@ export class FlowPath {
     readonly slots: readonly number[],
   ) {}
 
-  same(o: FlowPath): boolean {
-    if (this.rules !== o.rules || this.gen !== o.gen || this.addressing !== o.addressing || this.ctstate !== o.ctstate || this.origin !== o.origin) return false;
-    if (this.local !== o.local || this.rulesEvaluated !== o.rulesEvaluated || this.table !== o.table || this.slots.length !== o.slots.length) return false;
-    for (let i = 0; i < this.slots.length; i++) if (this.slots[i] !== o.slots[i]) return false;
+  /** Whether this path is what a walk with these inputs and this CounterLog recorded (same node). */
+  matches(origin: Origin, ctstate: number, local: boolean, rulesEvaluated: number, log: CounterLog): boolean {
+    if (this.ctstate !== ctstate || this.origin !== origin || this.local !== local || this.rulesEvaluated !== rulesEvaluated) return false;
+    if (this.table !== log.table || this.slots.length !== log.n) return false;
+    for (let i = 0; i < log.n; i++) if (this.slots[i] !== log.ids[i]) return false;
     return true;
   }
+}
 
-  hash(): number {
-    let h = Math.imul(this.ctstate ^ 0x2545f491, 0x9e3779b1) ^ this.rulesEvaluated ^ (this.local ? 0x40000000 : 0);
-    for (let i = 0; i < this.slots.length; i++) h = Math.imul(h ^ this.slots[i]!, 0x85ebca77) ^ (h >>> 13);
-    return h | 0;
-  }
+function pathHash(ctstate: number, local: boolean, rulesEvaluated: number, log: CounterLog): number {
+  let h = Math.imul(ctstate ^ 0x2545f491, 0x9e3779b1) ^ rulesEvaluated ^ (local ? 0x40000000 : 0);
+  for (let i = 0; i < log.n; i++) h = Math.imul(h ^ log.ids[i]!, 0x85ebca77) ^ (h >>> 13);
+  return h | 0;
 }
 
 export class NodeKernel {
@@ -660,7 +661,7 @@ export class ClusterNetwork implements Wire {
       w = walkHooks(rules, node.addressing, pkt, origin, ctx, this.walkEst);
       node.rulesEvaluated += w.rulesEvaluated;
       if (this.config.pathCache && (w.fate === "local" || w.fate === "forward") && this.pathLog.replayable && this.pathLog.n > 0 && w.packet === pkt) {
-        const p = this.internPath(node, new FlowPath(rules, rules.generation, node.addressing, st, origin, w.fate === "local", w.rulesEvaluated, this.ruleCost(w), this.pathLog.table, this.pathLog.slots()));
+        const p = this.internPath(node, origin, st, w.fate === "local", w.rulesEvaluated, this.ruleCost(w));
         if (dir === DIR_REPLY) e.pathReply = p;
         else e.pathOrig = p;
       }
@@ -688,21 +689,24 @@ export class ClusterNetwork implements Wire {
     }
   }
 
-  /** The node's shared FlowPath equal to `p` (p itself when new). */
-  private internPath(node: NodeKernel, p: FlowPath): FlowPath {
-    if (node.pathsGen !== p.gen || node.pathsRules !== p.rules || node.pathsAddressing !== p.addressing) {
+  /**
+   * The node's shared FlowPath for the walk just recorded in pathLog (a new one only when no
+   * connection took this path yet under the node's current rules and addressing).
+   */
+  private internPath(node: NodeKernel, origin: Origin, ctstate: number, local: boolean, rulesEvaluated: number, cost: number): FlowPath {
+    const rules = node.rules, gen = rules.generation, log = this.pathLog;
+    if (node.pathsGen !== gen || node.pathsRules !== rules || node.pathsAddressing !== node.addressing) {
       node.paths.clear();
-      node.pathsGen = p.gen;
-      node.pathsRules = p.rules;
-      node.pathsAddressing = p.addressing;
+      node.pathsGen = gen;
+      node.pathsRules = rules;
+      node.pathsAddressing = node.addressing;
     }
-    const h = p.hash();
-    const bucket = node.paths.get(h);
-    if (bucket === undefined) {
-      node.paths.set(h, [p]);
-      return p;
-    }
-    for (const q of bucket) if (q.same(p)) return q;
+    const h = pathHash(ctstate, local, rulesEvaluated, log);
+    let bucket = node.paths.get(h);
+    if (bucket !== undefined) {
+      for (let i = 0; i < bucket.length; i++) if (bucket[i]!.matches(origin, ctstate, local, rulesEvaluated, log)) return bucket[i]!;
+    } else node.paths.set(h, (bucket = []));
+    const p = new FlowPath(rules, gen, node.addressing, ctstate, origin, local, rulesEvaluated, cost, log.table, log.slots());
     bucket.push(p);
     return p;
   }
