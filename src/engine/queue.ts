@@ -10,6 +10,11 @@
  * Event ids encode (slot, generation): a freed slot bumps its generation, so cancelling an id
  * whose event already ran (or was already cancelled) is a harmless no-op. Cancellation is lazy:
  * the slot is flagged and skipped when it reaches the top of the heap.
+ *
+ * Two heaps share the slots: events due within FAR_NS of the last popped time go to the near
+ * heap, later ones (timers: SYN retransmission, TIME_WAIT, conntrack sweeps — mostly cancelled or
+ * outliving the run) to the far heap. pop() takes the smaller (time, seq) of the two tops, so the
+ * order is exactly that of one heap; the near heap stays small and its sifts shallow.
  */
 
 /** Opaque handle returned by push(); pass it to cancel(). Never 0 (so 0 can mean "no timer"). */
@@ -22,14 +27,112 @@ const FREE = 0;
 const LIVE = 1;
 const CANCELLED = 2;
 
+/** Events further ahead than this (ns) wait in the far heap. */
+const FAR_NS = 50_000_000;
+
+/** A binary min-heap of slot indices keyed by (time, seq), keys kept beside the indices. */
+class SlotHeap {
+  heap: Int32Array;
+  hTime: Float64Array;
+  hSeq: Float64Array;
+  n = 0;
+
+  constructor(cap: number) {
+    this.heap = new Int32Array(cap);
+    this.hTime = new Float64Array(cap);
+    this.hSeq = new Float64Array(cap);
+  }
+
+  grow(cap: number): void {
+    const h = new Int32Array(cap);
+    h.set(this.heap);
+    this.heap = h;
+    const t = new Float64Array(cap);
+    t.set(this.hTime);
+    this.hTime = t;
+    const q = new Float64Array(cap);
+    q.set(this.hSeq);
+    this.hSeq = q;
+  }
+
+  siftUp(pos: number, slot: number, t: number, q: number): void {
+    const heap = this.heap;
+    const hTime = this.hTime;
+    const hSeq = this.hSeq;
+    while (pos > 0) {
+      const parentPos = (pos - 1) >> 1;
+      const pt = hTime[parentPos]!;
+      if (pt < t || (pt === t && hSeq[parentPos]! < q)) break;
+      heap[pos] = heap[parentPos]!;
+      hTime[pos] = pt;
+      hSeq[pos] = hSeq[parentPos]!;
+      pos = parentPos;
+    }
+    heap[pos] = slot;
+    hTime[pos] = t;
+    hSeq[pos] = q;
+  }
+
+  siftDown(pos: number, slot: number, t: number, q: number): void {
+    const heap = this.heap;
+    const hTime = this.hTime;
+    const hSeq = this.hSeq;
+    const n = this.n;
+    for (;;) {
+      let child = 2 * pos + 1;
+      if (child >= n) break;
+      let ct = hTime[child]!;
+      const right = child + 1;
+      if (right < n) {
+        const rt = hTime[right]!;
+        if (rt < ct || (rt === ct && hSeq[right]! < hSeq[child]!)) {
+          child = right;
+          ct = rt;
+        }
+      }
+      if (t < ct || (t === ct && q < hSeq[child]!)) break;
+      heap[pos] = heap[child]!;
+      hTime[pos] = ct;
+      hSeq[pos] = hSeq[child]!;
+      pos = child;
+    }
+    heap[pos] = slot;
+    hTime[pos] = t;
+    hSeq[pos] = q;
+  }
+
+  push(slot: number, t: number, q: number): void {
+    this.siftUp(this.n++, slot, t, q);
+  }
+
+  /** Removes the top entry (the caller read heap[0]). */
+  removeTop(): void {
+    const li = --this.n;
+    if (li > 0) this.siftDown(0, this.heap[li]!, this.hTime[li]!, this.hSeq[li]!);
+  }
+
+  /** Keeps the entries `keep` accepts, then restores the heap order (Floyd heapify, O(n)). */
+  filter(keep: (slot: number) => boolean): void {
+    const heap = this.heap;
+    let w = 0;
+    for (let r = 0; r < this.n; r++) {
+      const slot = heap[r]!;
+      if (!keep(slot)) continue;
+      heap[w] = slot;
+      this.hTime[w] = this.hTime[r]!;
+      this.hSeq[w] = this.hSeq[r]!;
+      w++;
+    }
+    this.n = w;
+    for (let i = (w >> 1) - 1; i >= 0; i--) this.siftDown(i, heap[i]!, this.hTime[i]!, this.hSeq[i]!);
+  }
+}
+
 export class EventQueue {
   private cap: number;
-  private heap: Int32Array;
-  /** Keys stored in heap order, beside `heap`, so comparisons touch contiguous memory. */
-  private hTime: Float64Array;
-  private hSeq: Float64Array;
-  private n = 0; // heap entries, cancelled included
-  private live = 0; // heap entries not cancelled
+  private readonly near: SlotHeap;
+  private readonly far: SlotHeap;
+  private live = 0; // entries not cancelled (both heaps)
   private times: Float64Array;
   private seqs: Float64Array;
   private kinds: Int32Array;
@@ -51,9 +154,8 @@ export class EventQueue {
   constructor(initialCapacity = 1024) {
     const cap = Math.max(16, 2 ** Math.ceil(Math.log2(Math.max(1, initialCapacity))));
     this.cap = cap;
-    this.heap = new Int32Array(cap);
-    this.hTime = new Float64Array(cap);
-    this.hSeq = new Float64Array(cap);
+    this.near = new SlotHeap(cap);
+    this.far = new SlotHeap(cap);
     this.times = new Float64Array(cap);
     this.seqs = new Float64Array(cap);
     this.kinds = new Int32Array(cap);
@@ -85,9 +187,8 @@ export class EventQueue {
       b.set(a);
       return b;
     };
-    this.heap = g(this.heap, (k) => new Int32Array(k));
-    this.hTime = g(this.hTime, (k) => new Float64Array(k));
-    this.hSeq = g(this.hSeq, (k) => new Float64Array(k));
+    this.near.grow(cap);
+    this.far.grow(cap);
     this.times = g(this.times, (k) => new Float64Array(k));
     this.seqs = g(this.seqs, (k) => new Float64Array(k));
     this.kinds = g(this.kinds, (k) => new Int32Array(k));
@@ -107,14 +208,15 @@ export class EventQueue {
   push(time: number, kind: number, num = 0, obj: unknown = undefined): EventId {
     if (this.freeTop === 0) this.grow();
     const slot = this.free[--this.freeTop]!;
+    const seq = this.nextSeq++;
     this.times[slot] = time;
-    this.seqs[slot] = this.nextSeq++;
+    this.seqs[slot] = seq;
     this.kinds[slot] = kind;
     this.nums[slot] = num;
     this.objs[slot] = obj;
     this.states[slot] = LIVE;
     this.live++;
-    this.siftUp(this.n++, slot, time, this.seqs[slot]!);
+    (time - this.time > FAR_NS ? this.far : this.near).push(slot, time, seq);
     return this.gens[slot]! * SLOT_LIMIT + slot;
   }
 
@@ -127,29 +229,21 @@ export class EventQueue {
     this.states[slot] = CANCELLED;
     this.objs[slot] = undefined; // release the reference early
     this.live--;
-    // Lazy deletion keeps cancelled entries in the heap; rebuild when they dominate, so
-    // repeatedly re-armed long timers (e.g. 5-day TCP timeouts) cannot bloat it.
-    if (this.n - this.live > this.live + 4096) this.compact();
+    // Lazy deletion keeps cancelled entries in the heaps; rebuild when they dominate, so
+    // repeatedly re-armed long timers (e.g. 5-day TCP timeouts) cannot bloat them.
+    if (this.near.n + this.far.n - this.live > this.live + 4096) this.compact();
     return true;
   }
 
-  /** Rebuilds the heap without cancelled entries (Floyd heapify, O(n)). */
+  /** Rebuilds both heaps without cancelled entries. */
   private compact(): void {
-    const heap = this.heap;
-    let w = 0;
-    for (let r = 0; r < this.n; r++) {
-      const slot = heap[r]!;
-      if (this.states[slot] === CANCELLED) this.releaseSlot(slot);
-      else {
-        // hTime/hSeq mirror heap positions: they move with the slot.
-        heap[w] = slot;
-        this.hTime[w] = this.times[slot]!;
-        this.hSeq[w] = this.seqs[slot]!;
-        w++;
-      }
-    }
-    this.n = w;
-    for (let i = (w >> 1) - 1; i >= 0; i--) this.siftDown(i, heap[i]!, this.times[heap[i]!]!, this.seqs[heap[i]!]!);
+    const keep = (slot: number): boolean => {
+      if (this.states[slot] !== CANCELLED) return true;
+      this.releaseSlot(slot);
+      return false;
+    };
+    this.near.filter(keep);
+    this.far.filter(keep);
   }
 
   /** Whether an id refers to an event that is still pending. */
@@ -159,10 +253,27 @@ export class EventQueue {
     return slot < this.cap && this.gens[slot] === Math.floor(id / SLOT_LIMIT) && this.states[slot] === LIVE;
   }
 
+  /** The heap holding the earliest live event (cancelled tops dropped), or null when empty. */
+  private first(): SlotHeap | null {
+    const near = this.near, far = this.far, states = this.states;
+    while (near.n > 0 && states[near.heap[0]!] === CANCELLED) this.drop(near);
+    while (far.n > 0 && states[far.heap[0]!] === CANCELLED) this.drop(far);
+    if (far.n === 0) return near.n > 0 ? near : null;
+    if (near.n === 0) return far;
+    const nt = near.hTime[0]!, ft = far.hTime[0]!;
+    return nt < ft || (nt === ft && near.hSeq[0]! < far.hSeq[0]!) ? near : far;
+  }
+
+  private drop(h: SlotHeap): void {
+    const top = h.heap[0]!;
+    h.removeTop();
+    this.releaseSlot(top);
+  }
+
   /** Time of the next pending event, or Infinity when none. */
   peekTime(): number {
-    this.dropCancelledTop();
-    return this.n > 0 ? this.hTime[0]! : Infinity;
+    const h = this.first();
+    return h === null ? Infinity : h.hTime[0]!;
   }
 
   /**
@@ -170,27 +281,24 @@ export class EventQueue {
    * Returns false (and leaves the fields alone) when the queue is empty.
    */
   pop(): boolean {
-    this.dropCancelledTop();
-    if (this.n === 0) return false;
-    const slot = this.heap[0]!;
+    const h = this.first();
+    if (h === null) return false;
+    const slot = h.heap[0]!;
     this.time = this.times[slot]!;
     this.kind = this.kinds[slot]!;
     this.num = this.nums[slot]!;
     this.obj = this.objs[slot];
     this.id = this.gens[slot]! * SLOT_LIMIT + slot;
     this.live--;
-    this.removeTop();
+    this.drop(h);
     return true;
   }
 
   /** Drops every pending event. */
   clear(): void {
-    while (this.n > 0) this.removeTop();
+    while (this.near.n > 0) this.drop(this.near);
+    while (this.far.n > 0) this.drop(this.far);
     this.live = 0;
-  }
-
-  private dropCancelledTop(): void {
-    while (this.n > 0 && this.states[this.heap[0]!] === CANCELLED) this.removeTop();
   }
 
   private releaseSlot(slot: number): void {
@@ -199,59 +307,5 @@ export class EventQueue {
     const g = this.gens[slot]! + 1;
     this.gens[slot] = g >= GEN_LIMIT ? 1 : g;
     this.free[this.freeTop++] = slot;
-  }
-
-  private removeTop(): void {
-    const heap = this.heap;
-    const top = heap[0]!;
-    const li = --this.n;
-    if (li > 0) this.siftDown(0, heap[li]!, this.hTime[li]!, this.hSeq[li]!);
-    this.releaseSlot(top);
-  }
-
-  private siftUp(pos: number, slot: number, t: number, q: number): void {
-    const heap = this.heap;
-    const hTime = this.hTime;
-    const hSeq = this.hSeq;
-    while (pos > 0) {
-      const parentPos = (pos - 1) >> 1;
-      const pt = hTime[parentPos]!;
-      if (pt < t || (pt === t && hSeq[parentPos]! < q)) break;
-      heap[pos] = heap[parentPos]!;
-      hTime[pos] = pt;
-      hSeq[pos] = hSeq[parentPos]!;
-      pos = parentPos;
-    }
-    heap[pos] = slot;
-    hTime[pos] = t;
-    hSeq[pos] = q;
-  }
-
-  private siftDown(pos: number, slot: number, t: number, q: number): void {
-    const heap = this.heap;
-    const hTime = this.hTime;
-    const hSeq = this.hSeq;
-    const n = this.n;
-    for (;;) {
-      let child = 2 * pos + 1;
-      if (child >= n) break;
-      let ct = hTime[child]!;
-      const right = child + 1;
-      if (right < n) {
-        const rt = hTime[right]!;
-        if (rt < ct || (rt === ct && hSeq[right]! < hSeq[child]!)) {
-          child = right;
-          ct = rt;
-        }
-      }
-      if (t < ct || (t === ct && q < hSeq[child]!)) break;
-      heap[pos] = heap[child]!;
-      hTime[pos] = ct;
-      hSeq[pos] = hSeq[child]!;
-      pos = child;
-    }
-    heap[pos] = slot;
-    hTime[pos] = t;
-    hSeq[pos] = q;
   }
 }

@@ -91,8 +91,14 @@ describe("EventQueue heap property vs a sorted reference", () => {
     expect(got).toEqual(ref);
   });
 
-  it("interleaved pushes, pops and cancels (20k ops) match a sorted-array reference", () => {
-    const rng = new RngRoot(777).stream("test/heap-interleaved");
+  // Delays up to 50 ns keep everything in the near heap; up to 200 ms and a mix of both exercise
+  // the far heap (events beyond 50 ms) and ties between the two heaps' tops.
+  it.each([
+    { name: "near only", delay: () => 50, seed: 777 },
+    { name: "near and far", delay: () => 200_000_000, seed: 778 },
+    { name: "mixed, with ties across heaps", delay: (r: number) => (r < 0.5 ? 3 : 60_000_000), seed: 779 },
+  ])("interleaved pushes, pops and cancels (20k ops) match a sorted-array reference: $name", ({ delay, seed }) => {
+    const rng = new RngRoot(seed).stream("test/heap-interleaved");
     const q = new EventQueue(8);
     type Ev = { t: number; seq: number; id: number };
     const pending: Ev[] = []; // kept sorted by (t, seq)
@@ -112,7 +118,7 @@ describe("EventQueue heap property vs a sorted reference", () => {
     for (let i = 0; i < 20_000; i++) {
       const r = rng.next();
       if (r < 0.55) {
-        const t = now + rng.int(0, 50);
+        const t = now + rng.int(0, delay(rng.next()));
         const e = { t, seq: i, id: q.push(t, 1, i) };
         insert(e);
         ids.push(e);
