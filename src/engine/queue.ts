@@ -3,9 +3,10 @@
  * (time, seq), where seq is the scheduling order, so events at equal times pop first-in
  * first-out (the SimPy rule). O(log n) push and pop, no allocation per event.
  *
- * Storage is struct-of-arrays over "slots": each pending event owns a slot holding its time,
- * seq, kind and two argument words (a number and an object reference). The heap itself is an
- * Int32Array of slot indices, so sifting moves one integer per level. All arrays grow by doubling.
+ * Storage is struct-of-arrays over "slots": each pending event owns a slot holding its kind and
+ * two argument words (a number and an object reference); its time and seq live in the heap,
+ * an Int32Array of slot indices with the keys beside it, so sifting moves one integer and two
+ * keys per level. All arrays grow by doubling.
  *
  * Event ids encode (slot, generation): a freed slot bumps its generation, so cancelling an id
  * whose event already ran (or was already cancelled) is a harmless no-op. Cancellation is lazy:
@@ -133,8 +134,6 @@ export class EventQueue {
   private readonly near: SlotHeap;
   private readonly far: SlotHeap;
   private live = 0; // entries not cancelled (both heaps)
-  private times: Float64Array;
-  private seqs: Float64Array;
   private kinds: Int32Array;
   private nums: Float64Array;
   private objs: unknown[];
@@ -156,8 +155,6 @@ export class EventQueue {
     this.cap = cap;
     this.near = new SlotHeap(cap);
     this.far = new SlotHeap(cap);
-    this.times = new Float64Array(cap);
-    this.seqs = new Float64Array(cap);
     this.kinds = new Int32Array(cap);
     this.nums = new Float64Array(cap);
     this.objs = new Array<unknown>(cap).fill(undefined);
@@ -189,8 +186,6 @@ export class EventQueue {
     };
     this.near.grow(cap);
     this.far.grow(cap);
-    this.times = g(this.times, (k) => new Float64Array(k));
-    this.seqs = g(this.seqs, (k) => new Float64Array(k));
     this.kinds = g(this.kinds, (k) => new Int32Array(k));
     this.nums = g(this.nums, (k) => new Float64Array(k));
     this.gens = g(this.gens, (k) => new Uint32Array(k));
@@ -209,8 +204,6 @@ export class EventQueue {
     if (this.freeTop === 0) this.grow();
     const slot = this.free[--this.freeTop]!;
     const seq = this.nextSeq++;
-    this.times[slot] = time;
-    this.seqs[slot] = seq;
     this.kinds[slot] = kind;
     this.nums[slot] = num;
     this.objs[slot] = obj;
@@ -284,7 +277,7 @@ export class EventQueue {
     const h = this.first();
     if (h === null) return false;
     const slot = h.heap[0]!;
-    this.time = this.times[slot]!;
+    this.time = h.hTime[0]!;
     this.kind = this.kinds[slot]!;
     this.num = this.nums[slot]!;
     this.obj = this.objs[slot];
