@@ -141,8 +141,6 @@ export class Conn {
   readonly localPort: number;
   readonly remoteAddr: number;
   readonly remotePort: number;
-  /** Key of the remote end in the host's per-port table. */
-  readonly rkey: number;
   owner: ConnOwner | null = null;
   app: ServerApp | null = null;
   /** Opaque slot for the owner (the client keeps its current request here). */
@@ -167,7 +165,6 @@ export class Conn {
     this.localPort = localPort;
     this.remoteAddr = remoteAddr;
     this.remotePort = remotePort;
-    this.rkey = remoteAddr * 65536 + remotePort;
   }
 
   get stateName(): string {
@@ -462,6 +459,95 @@ export class Conn {
 
 // ---- hosts ------------------------------------------------------------------------------------
 
+/** Socket order for listings and mass closes: local port, then remote address and port. */
+function compareConns(a: Conn, b: Conn): number {
+  return a.localPort - b.localPort || (a.remoteAddr >>> 0) - (b.remoteAddr >>> 0) || a.remotePort - b.remotePort;
+}
+
+/**
+ * A host's sockets, hashed by (local port, remote address, remote port) — the kernel's
+ * established hash (inet_ehashfn) in spirit: open addressing with linear probing over a power-of-
+ * two array, load ≤ 1/2, backward-shift deletion; a hit is verified on the socket's own fields.
+ * No allocation per socket beyond the socket (a Map per local port, as before, was one more
+ * long-lived object per TIME_WAIT socket).
+ */
+export class ConnTable {
+  private conns: (Conn | null)[] = new Array<Conn | null>(16).fill(null);
+  private hashes = new Int32Array(16);
+  private mask = 15;
+  private n = 0;
+
+  private static hash(lport: number, raddr: number, rport: number): number {
+    let h = Math.imul(raddr ^ 0x2545f491, 0x9e3779b1) ^ ((lport << 16) | rport);
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    return (h ^ (h >>> 13)) | 0;
+  }
+
+  get(lport: number, raddr: number, rport: number): Conn | null {
+    const h = ConnTable.hash(lport, raddr, rport);
+    const conns = this.conns, hashes = this.hashes, mask = this.mask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const c = conns[i]!;
+      if (c === null) return null;
+      if (hashes[i] === h && c.localPort === lport && c.remoteAddr === raddr && c.remotePort === rport) return c;
+    }
+  }
+
+  add(c: Conn): void {
+    if ((this.n + 1) * 2 > this.conns.length) this.grow();
+    this.insert(c, ConnTable.hash(c.localPort, c.remoteAddr, c.remotePort));
+    this.n++;
+  }
+
+  private insert(c: Conn, h: number): void {
+    const mask = this.mask;
+    let i = h & mask;
+    while (this.conns[i] !== null) i = (i + 1) & mask;
+    this.conns[i] = c;
+    this.hashes[i] = h;
+  }
+
+  private grow(): void {
+    const old = this.conns, oldH = this.hashes;
+    this.conns = new Array<Conn | null>(old.length * 2).fill(null);
+    this.hashes = new Int32Array(old.length * 2);
+    this.mask = old.length * 2 - 1;
+    for (let i = 0; i < old.length; i++) if (old[i] !== null) this.insert(old[i]!, oldH[i]!);
+  }
+
+  /** Removes exactly this socket (no-op when it is not in the table). */
+  remove(c: Conn): void {
+    const conns = this.conns, hashes = this.hashes, mask = this.mask;
+    let i = ConnTable.hash(c.localPort, c.remoteAddr, c.remotePort) & mask;
+    for (;;) {
+      const x = conns[i]!;
+      if (x === null) return;
+      if (x === c) break;
+      i = (i + 1) & mask;
+    }
+    // Backward-shift deletion: pull later members of the probe run into the hole.
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      const x = conns[j]!;
+      if (x === null) break;
+      const home = hashes[j]! & mask;
+      if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
+      conns[i] = x;
+      hashes[i] = hashes[j]!;
+      i = j;
+    }
+    conns[i] = null;
+    this.n--;
+  }
+
+  all(): Conn[] {
+    const out: Conn[] = [];
+    for (const c of this.conns) if (c !== null) out.push(c);
+    return out;
+  }
+}
+
 /** One network namespace's sockets: a pod, a node's host network, or an external machine. */
 export class TcpHost implements SocketReceiver {
   readonly kernel: TcpKernel;
@@ -469,8 +555,8 @@ export class TcpHost implements SocketReceiver {
   readonly name: string;
   readonly addr: number;
   private readonly listeners = new Map<number, ServerApp>();
-  /** Connections by local port, then by remote (addr·65536 + port). */
-  private readonly byPort = new Map<number, Map<number, Conn>>();
+  /** Sockets by (local port, remote address, remote port). */
+  private readonly table = new ConnTable();
   private nextPort: number;
   /** False while the host is down: it answers nothing (a stopped node or pod sandbox). */
   up = true;
@@ -505,7 +591,7 @@ export class TcpHost implements SocketReceiver {
   serverConnections(): Conn[] {
     const out: Conn[] = [];
     for (const c of this.connections()) if (!c.client && c.state !== CLOSED) out.push(c);
-    return out.sort((a, b) => a.localPort - b.localPort || a.rkey - b.rkey);
+    return out.sort(compareConns);
   }
 
   /**
@@ -538,30 +624,21 @@ export class TcpHost implements SocketReceiver {
     this.listeners.clear();
   }
 
-  /** Live sockets (any state but CLOSED), in no particular order. */
-  *connections(): Iterable<Conn> {
-    for (const m of this.byPort.values()) yield* m.values();
+  /** Live sockets (any state but CLOSED), by local port, remote address and remote port. */
+  connections(): Conn[] {
+    return this.table.all().sort(compareConns);
   }
 
-  private lookup(localPort: number, remoteAddr: number, remotePort: number): Conn | undefined {
-    const m = this.byPort.get(localPort);
-    return m === undefined ? undefined : m.get(remoteAddr * 65536 + remotePort);
+  private lookup(localPort: number, remoteAddr: number, remotePort: number): Conn | null {
+    return this.table.get(localPort, remoteAddr, remotePort);
   }
 
   private link(c: Conn): void {
-    let m = this.byPort.get(c.localPort);
-    if (m === undefined) {
-      m = new Map();
-      this.byPort.set(c.localPort, m);
-    }
-    m.set(c.rkey, c);
+    this.table.add(c);
   }
 
   unlink(c: Conn): void {
-    const m = this.byPort.get(c.localPort);
-    if (m === undefined || m.get(c.rkey) !== c) return;
-    m.delete(c.rkey);
-    if (m.size === 0) this.byPort.delete(c.localPort);
+    this.table.remove(c);
   }
 
   /**
@@ -569,14 +646,13 @@ export class TcpHost implements SocketReceiver {
    * destination (EADDRNOTAVAIL).
    */
   connect(remoteAddr: number, remotePort: number, owner: ConnOwner, connectTimeoutNs: SimTime): Conn | null {
-    const rkey = remoteAddr * 65536 + remotePort;
     const span = EPHEMERAL_HI - EPHEMERAL_LO + 1;
     let port = this.nextPort;
     let found = -1;
     for (let i = 0; i < span; i++) {
-      if (!this.listeners.has(port)) {
-        const m = this.byPort.get(port);
-        if (m === undefined || !m.has(rkey)) { found = port; break; }
+      if (!this.listeners.has(port) && this.table.get(port, remoteAddr, remotePort) === null) {
+        found = port;
+        break;
       }
       port = port === EPHEMERAL_HI ? EPHEMERAL_LO : port + 1;
     }
@@ -600,7 +676,7 @@ export class TcpHost implements SocketReceiver {
     if (!this.up) return RECV_CLOSED;
     if (pkt.proto === PROTO_TCP) {
       const c = this.lookup(pkt.dport, pkt.src, pkt.sport);
-      if (c !== undefined) return c.segment(pkt, meta);
+      if (c !== null) return c.segment(pkt, meta);
       if (pkt.flags & TCP_RST) return RECV_CLOSED;
       if ((pkt.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
         const app = this.listeners.get(pkt.dport);
@@ -618,7 +694,7 @@ export class TcpHost implements SocketReceiver {
       const inner = pkt.icmp.inner;
       if (inner.proto !== PROTO_TCP || inner.src !== this.addr) return RECV_CLOSED;
       const c = this.lookup(inner.sport, inner.dst, inner.dport);
-      if (c === undefined) return RECV_CLOSED;
+      if (c === null) return RECV_CLOSED;
       // tcp_v4_err: a hard error while connecting, a soft (ignored) one once established.
       if (c.state === SYN_SENT) c.icmpUnreachable();
       return RECV_ICMP;
