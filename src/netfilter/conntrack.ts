@@ -212,6 +212,11 @@ export class ConntrackEntry {
    */
   pathOrig: object | null = null;
   pathReply: object | null = null;
+  /** @internal The table's list of confirmed entries, in confirmation order. */
+  prevConfirmed: ConntrackEntry | null = null;
+  nextConfirmed: ConntrackEntry | null = null;
+  /** @internal In its table's hash and list (confirmed and not yet destroyed). */
+  listed = false;
 
   constructor(
     readonly id: number,
@@ -337,8 +342,13 @@ export class ConntrackTable {
   private slotDir = new Uint8Array(1024);
   private mask = 1023;
   private used = 0;
-  /** Confirmed entries in confirmation order (iteration order of entries()). */
-  private readonly byId = new Map<number, ConntrackEntry>();
+  /**
+   * Confirmed entries in confirmation order (iteration order of entries()): an intrusive list
+   * through the entries (no Map of every live entry to keep and rehash).
+   */
+  private head: ConntrackEntry | null = null;
+  private tail: ConntrackEntry | null = null;
+  private nConfirmed = 0;
   private nextId = 1;
   private readonly hit: CtHit = { entry: undefined as unknown as ConntrackEntry, dir: DIR_ORIGINAL };
   private lastDir: CtDir = DIR_ORIGINAL;
@@ -356,16 +366,22 @@ export class ConntrackTable {
 
   /** Confirmed entries. */
   get size(): number {
-    return this.byId.size;
+    return this.nConfirmed;
   }
 
-  /** Confirmed entries in confirmation order. */
-  entries(): IterableIterator<ConntrackEntry> {
-    return this.byId.values();
+  /** Confirmed entries in confirmation order (destroying the entry just returned is safe). */
+  *entries(): IterableIterator<ConntrackEntry> {
+    for (let e = this.head; e !== null; ) {
+      const next = e.nextConfirmed;
+      yield e;
+      e = next;
+    }
   }
 
+  /** The confirmed entry with this id (a linear scan: for tools and tests). */
   getById(id: number): ConntrackEntry | undefined {
-    return this.byId.get(id);
+    for (let e = this.head; e !== null; e = e.nextConfirmed) if (e.id === id) return e;
+    return undefined;
   }
 
   // -- hash internals --
@@ -454,12 +470,18 @@ export class ConntrackTable {
   private unlink(e: ConntrackEntry): void {
     this.hashRemove(e.origKey, e, DIR_ORIGINAL);
     this.hashRemove(e.replyKey, e, DIR_REPLY);
-    this.byId.delete(e.id);
+    if (e.prevConfirmed !== null) e.prevConfirmed.nextConfirmed = e.nextConfirmed;
+    else this.head = e.nextConfirmed;
+    if (e.nextConfirmed !== null) e.nextConfirmed.prevConfirmed = e.prevConfirmed;
+    else this.tail = e.prevConfirmed;
+    e.prevConfirmed = e.nextConfirmed = null;
+    e.listed = false;
+    this.nConfirmed--;
   }
 
   /** Removes a confirmed entry and reports it. */
   destroy(e: ConntrackEntry, reason: CtDestroyReason, now: number): void {
-    if (!e.confirmed || this.byId.get(e.id) !== e) return;
+    if (!e.listed) return;
     this.unlink(e);
     this.onDestroy?.(e, reason, now);
   }
@@ -635,7 +657,12 @@ export class ConntrackTable {
     this.hashAdd(e.origKey, e, DIR_ORIGINAL);
     this.hashAdd(e.replyKey, e, DIR_REPLY);
     e.status |= IPS_CONFIRMED;
-    this.byId.set(e.id, e);
+    e.listed = true;
+    e.prevConfirmed = this.tail;
+    if (this.tail !== null) this.tail.nextConfirmed = e;
+    else this.head = e;
+    this.tail = e;
+    this.nConfirmed++;
     return true;
   }
 
@@ -748,11 +775,13 @@ export class ConntrackTable {
   /** Removes every expired entry (reporting each through onDestroy). Returns how many. */
   sweep(now: number): number {
     let n = 0;
-    for (const e of this.byId.values()) {
+    for (let e = this.head; e !== null; ) {
+      const next = e.nextConfirmed;
       if (e.expires <= now) {
         this.destroy(e, "timeout", now);
         n++;
       }
+      e = next;
     }
     return n;
   }
@@ -760,12 +789,14 @@ export class ConntrackTable {
   /** `conntrack -D` with a filter; returns the number of entries deleted. */
   delete(f: ConntrackFilter, now: number): number {
     let n = 0;
-    for (const e of this.byId.values()) {
-      if (e.expires <= now) continue; // already dead; the next lookup or sweep reports it
-      if (matchesFilter(e, f)) {
+    for (let e = this.head; e !== null; ) {
+      const next = e.nextConfirmed;
+      if (e.expires > now && matchesFilter(e, f)) {
+        // (an entry already past its expiry is dead: the next lookup or sweep reports it)
         this.destroy(e, "deleted", now);
         n++;
       }
+      e = next;
     }
     return n;
   }
