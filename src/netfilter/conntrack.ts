@@ -602,7 +602,11 @@ export class ConntrackTable {
    * the kernel's nf_conntrack_tuple_taken, asked with the reply tuple a NAT choice would create.
    */
   isReplyTupleTaken(src: number, dst: number, sport: number, dport: number, proto: number, ignore?: ConntrackEntry): boolean {
-    const h = this.key(src, dst, sport, dport, proto) | 0;
+    return this.takenHashed(this.key(src, dst, sport, dport, proto) | 0, src, dst, sport, dport, proto, ignore);
+  }
+
+  /** isReplyTupleTaken with the tuple's hash already computed. */
+  private takenHashed(h: number, src: number, dst: number, sport: number, dport: number, proto: number, ignore?: ConntrackEntry): boolean {
     const mask = this.mask;
     const ents = this.slotEntry;
     for (let i = h & mask; ; i = (i + 1) & mask) {
@@ -650,10 +654,12 @@ export class ConntrackTable {
    */
   confirm(e: ConntrackEntry): boolean {
     if (e.confirmed) return true;
-    if (this.isReplyTupleTaken(e.origSrc, e.origDst, e.origSport, e.origDport, e.proto)) return false;
-    if (this.isReplyTupleTaken(e.replySrc, e.replyDst, e.replySport, e.replyDport, e.proto)) return false;
-    e.origKey = this.key(e.origSrc, e.origDst, e.origSport, e.origDport, e.proto) | 0;
-    e.replyKey = this.key(e.replySrc, e.replyDst, e.replySport, e.replyDport, e.proto) | 0;
+    const ok = this.key(e.origSrc, e.origDst, e.origSport, e.origDport, e.proto) | 0;
+    const rk = this.key(e.replySrc, e.replyDst, e.replySport, e.replyDport, e.proto) | 0;
+    if (this.takenHashed(ok, e.origSrc, e.origDst, e.origSport, e.origDport, e.proto)) return false;
+    if (this.takenHashed(rk, e.replySrc, e.replyDst, e.replySport, e.replyDport, e.proto)) return false;
+    e.origKey = ok;
+    e.replyKey = rk;
     this.hashAdd(e.origKey, e, DIR_ORIGINAL);
     this.hashAdd(e.replyKey, e, DIR_REPLY);
     e.status |= IPS_CONFIRMED;

@@ -426,9 +426,11 @@ export class Client extends LoadGenerator implements ConnOwner {
 }
 
 /** The trace's (outcome, reason) for a request outcome. */
-export function traceOutcome(o: RequestOutcomeKind, failedBy?: string): [RequestOutcome, RequestOutcomeReason] {
+const OK_OUTCOME: readonly [RequestOutcome, RequestOutcomeReason] = Object.freeze(["ok", "response"] as const);
+
+export function traceOutcome(o: RequestOutcomeKind, failedBy?: string): readonly [RequestOutcome, RequestOutcomeReason] {
   switch (o) {
-    case "ok": return ["ok", "response"];
+    case "ok": return OK_OUTCOME; // one shared pair: the common case allocates nothing
     case "refused": return ["refused", failedBy === "tcp-rst" ? "tcp-rst" : "icmp-port-unreachable"];
     case "reset": return ["reset", failedBy === "empty-reply" ? "empty-reply" : "tcp-rst"];
     case "timeout-connect": return ["timeout", "connect-timeout"];
