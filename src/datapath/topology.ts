@@ -74,18 +74,29 @@ export function buildNodeAddressing(state: ClusterState, nodeName: string): Node
   const isLocal = lbIPs.size === 0
     ? (a: IPv4): boolean => a === nodeIP || cidrContains(LOOPBACK_NET, a)
     : (a: IPv4): boolean => a === nodeIP || cidrContains(LOOPBACK_NET, a) || lbIPs.has(a);
+  const lookup = (dst: IPv4): Route => {
+    if (isLocal(dst)) return LOCAL;
+    const pr = podRoutes.get(dst);
+    if (pr) return pr;
+    if (cidrContains(podCIDR, dst)) return UNREACHABLE; // our pod range, no such pod
+    for (const o of nodeRoutes) if (o.ip === dst || cidrContains(o.podCIDR, dst)) return o.route;
+    return EXTERNAL;
+  };
+  // The FIB never changes under an addressing object (a change builds a new one), so each
+  // destination's decision is remembered: one map lookup per packet after the first.
+  const routeCache = new Map<IPv4, Route>();
   return {
     name: nodeName,
     nodeIP,
     podCIDR,
     isLocal,
     route(dst: IPv4): Route {
-      if (isLocal(dst)) return LOCAL;
-      const pr = podRoutes.get(dst);
-      if (pr) return pr;
-      if (cidrContains(podCIDR, dst)) return UNREACHABLE; // our pod range, no such pod
-      for (const o of nodeRoutes) if (o.ip === dst || cidrContains(o.podCIDR, dst)) return o.route;
-      return EXTERNAL;
+      let r = routeCache.get(dst);
+      if (r === undefined) {
+        r = lookup(dst);
+        routeCache.set(dst, r);
+      }
+      return r;
     },
     egressAddress(): IPv4 {
       return nodeIP;
