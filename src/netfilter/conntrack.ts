@@ -265,10 +265,10 @@ function fmix(h: number): number {
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return h >>> 0;
+  return h | 0; // int32: a small integer, never a boxed number
 }
 
-/** 32-bit hash of a tuple (murmur3-style mixing of its four words). */
+/** 32-bit hash of a tuple (murmur3-style mixing of its four words), as an int32. */
 export function tupleKey(src: number, dst: number, sport: number, dport: number, proto: number): number {
   const ports = ((sport & 0xffff) << 16) | (dport & 0xffff);
   return fmix(mixWord(mixWord(mixWord(mixWord(0x2545f491, src), dst), ports), proto) ^ 16);
