@@ -7,7 +7,7 @@
  * and the compiler catches typos. To add a record type: add an interface, add it to TraceRecord,
  * and (for summary mode) give it a row in SUMMARY_KEYS.
  *
- * Addresses are uint32 and ports numbers, as on the packet path; names (nodes, pods, services)
+ * Addresses are int32 bit patterns (net/ip.ts) and ports numbers, as on the packet path; names (nodes, pods, services)
  * are the strings the cluster state already holds, so emitting allocates only the record itself.
  *
  * Levels:
@@ -194,7 +194,7 @@ export interface PodChangeRecord extends Base {
   readonly pod: string;
   readonly node: string;
   readonly change: PodChange;
-  /** Pod IP (uint32); 0 before one is assigned. */
+  /** Pod IP (int32 bits, net/ip.ts); 0 before one is assigned. */
   readonly ip: number;
 }
 

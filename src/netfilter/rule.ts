@@ -13,8 +13,8 @@
 
 /** `[!] -s/-d addr/mask`. prefix is -1 when the mask is not contiguous (printed as a dotted mask). */
 export interface AddrSpec {
-  readonly addr: number; // uint32, already masked (iptables stores addr & mask)
-  readonly mask: number; // uint32
+  readonly addr: number; // int32 bits (net/ip.ts), already masked (iptables stores addr & mask)
+  readonly mask: number; // int32 bits
   readonly prefix: number;
   readonly neg: boolean;
 }

@@ -42,7 +42,7 @@ export function parseDetail(detail: string): Record<string, string> {
 export interface PodFaultTimeline {
   /** "namespace/name" */
   readonly pod: string;
-  /** uint32 pod IP (0 when unknown). */
+  /** pod IP as int32 bits (net/ip.ts) (0 when unknown). */
   readonly ip: number;
   readonly firstProbeFailure?: number;
   readonly endpointNotReady?: number;
