@@ -34,16 +34,28 @@ export interface Stream {
   shuffle<T>(items: T[]): T[];
 }
 
+/**
+ * A named stream. Its seedrandom generator is made on the first draw: a large cluster names a few
+ * streams per pod (ephemeral ports, app service times) of which a run draws from few, and an
+ * Alea generator (closures and state) is a few hundred bytes. Draws are the same either way: the
+ * generator depends on (seed, name) alone.
+ */
 class AleaStream implements Stream {
-  private readonly prng: seedrandom.PRNG;
-  constructor(readonly name: string, seedText: string) {
-    this.prng = seedrandom.alea(seedText);
+  private gen: seedrandom.PRNG | null = null;
+  constructor(readonly name: string, private readonly seed: string) {}
+  private prng(): number {
+    return (this.gen ??= this.make())();
+  }
+  private make(): seedrandom.PRNG {
+    // Alea hashes its string seed with its Mash function; the separator keeps
+    // (seed "1", name "2x") distinct from (seed "12", name "x").
+    return seedrandom.alea(`svcsim\u0000${this.seed}\u0000${this.name}`);
   }
   next(): number {
     return this.prng();
   }
   uint32(): number {
-    return this.prng.int32() >>> 0;
+    return (this.gen ??= this.make()).int32() >>> 0;
   }
   int(lo: number, hi: number): number {
     if (!Number.isInteger(lo) || !Number.isInteger(hi) || hi < lo) throw new Error(`int(${lo}, ${hi}): expected integers lo <= hi`);
@@ -96,9 +108,7 @@ export class RngRoot {
   stream(name: string): Stream {
     let st = this.streams.get(name);
     if (!st) {
-      // Alea hashes its string seed with its Mash function; the separator keeps
-      // (seed "1", name "2x") distinct from (seed "12", name "x").
-      st = new AleaStream(name, `svcsim\u0000${this.seed}\u0000${name}`);
+      st = new AleaStream(name, this.seed);
       this.streams.set(name, st);
     }
     return st;

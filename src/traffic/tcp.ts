@@ -471,10 +471,13 @@ function compareConns(a: Conn, b: Conn): number {
  * No allocation per socket beyond the socket (a Map per local port, as before, was one more
  * long-lived object per TIME_WAIT socket).
  */
+const NO_HASHES = new Int32Array(0);
+
 export class ConnTable {
-  private conns: (Conn | null)[] = new Array<Conn | null>(16).fill(null);
-  private hashes = new Int32Array(16);
-  private mask = 15;
+  // Empty until the first socket (a pod that only listens never has one here).
+  private conns: (Conn | null)[] = [];
+  private hashes: Int32Array = NO_HASHES;
+  private mask = 0;
   private n = 0;
 
   private static hash(lport: number, raddr: number, rport: number): number {
@@ -484,6 +487,7 @@ export class ConnTable {
   }
 
   get(lport: number, raddr: number, rport: number): Conn | null {
+    if (this.n === 0) return null;
     const h = ConnTable.hash(lport, raddr, rport);
     const conns = this.conns, hashes = this.hashes, mask = this.mask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
@@ -509,14 +513,16 @@ export class ConnTable {
 
   private grow(): void {
     const old = this.conns, oldH = this.hashes;
-    this.conns = new Array<Conn | null>(old.length * 2).fill(null);
-    this.hashes = new Int32Array(old.length * 2);
-    this.mask = old.length * 2 - 1;
+    const cap = Math.max(16, old.length * 2);
+    this.conns = new Array<Conn | null>(cap).fill(null);
+    this.hashes = new Int32Array(cap);
+    this.mask = cap - 1;
     for (let i = 0; i < old.length; i++) if (old[i] !== null) this.insert(old[i]!, oldH[i]!);
   }
 
   /** Removes exactly this socket (no-op when it is not in the table). */
   remove(c: Conn): void {
+    if (this.n === 0) return;
     const conns = this.conns, hashes = this.hashes, mask = this.mask;
     let i = ConnTable.hash(c.localPort, c.remoteAddr, c.remotePort) & mask;
     for (;;) {
@@ -557,7 +563,9 @@ export class TcpHost implements SocketReceiver {
   private readonly listeners = new Map<number, ServerApp>();
   /** Sockets by (local port, remote address, remote port). */
   private readonly table = new ConnTable();
-  private nextPort: number;
+  /** Next ephemeral port to try; drawn from the host's port stream at the first connect (−1 before). */
+  private nextPort = -1;
+  private readonly portStream: Stream;
   /** False while the host is down: it answers nothing (a stopped node or pod sandbox). */
   up = true;
 
@@ -566,7 +574,7 @@ export class TcpHost implements SocketReceiver {
     this.hostId = hostId;
     this.name = name;
     this.addr = addr;
-    this.nextPort = portStream.int(EPHEMERAL_LO, EPHEMERAL_HI);
+    this.portStream = portStream;
   }
 
   listen(port: number, app: ServerApp): void {
@@ -647,6 +655,7 @@ export class TcpHost implements SocketReceiver {
    */
   connect(remoteAddr: number, remotePort: number, owner: ConnOwner, connectTimeoutNs: SimTime): Conn | null {
     const span = EPHEMERAL_HI - EPHEMERAL_LO + 1;
+    if (this.nextPort < 0) this.nextPort = this.portStream.int(EPHEMERAL_LO, EPHEMERAL_HI);
     let port = this.nextPort;
     let found = -1;
     for (let i = 0; i < span; i++) {

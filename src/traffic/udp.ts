@@ -63,23 +63,26 @@ export class UdpSocket {
   }
 }
 
+const NO_SOCKETS: ReadonlyMap<number, UdpSocket> & Map<number, UdpSocket> = new Map();
+
 /** One network namespace's UDP sockets. */
 export class UdpHost implements SocketReceiver {
-  private readonly sockets = new Map<number, UdpSocket>();
-  private nextPort: number;
+  /** Bound sockets by port; a shared empty map until the first bind (most pods never bind UDP). */
+  private sockets: Map<number, UdpSocket> = NO_SOCKETS;
+  /** Next ephemeral port to try; drawn from the host's port stream on first use (−1 before). */
+  private nextPort = -1;
   constructor(
     readonly wire: Wire,
     readonly hostId: number,
     readonly name: string,
     readonly addr: number,
-    portStream: Stream,
-  ) {
-    this.nextPort = portStream.int(EPHEMERAL_LO, EPHEMERAL_HI);
-  }
+    private readonly portStream: Stream,
+  ) {}
 
   bind(port: number, handler: UdpHandler): UdpSocket {
     if (this.sockets.has(port)) throw new Error(`${this.name}: UDP port ${port} is already bound`);
     const s = new UdpSocket(this, port, handler);
+    if (this.sockets === NO_SOCKETS) this.sockets = new Map();
     this.sockets.set(port, s);
     return s;
   }
@@ -87,6 +90,7 @@ export class UdpHost implements SocketReceiver {
   /** A socket on a free ephemeral port; null when every port is taken (EADDRNOTAVAIL). */
   bindEphemeral(handler: UdpHandler): UdpSocket | null {
     const n = EPHEMERAL_HI - EPHEMERAL_LO + 1;
+    if (this.nextPort < 0) this.nextPort = this.portStream.int(EPHEMERAL_LO, EPHEMERAL_HI);
     for (let i = 0; i < n; i++) {
       const p = this.nextPort;
       this.nextPort = p === EPHEMERAL_HI ? EPHEMERAL_LO : p + 1;
