@@ -303,7 +303,7 @@ export function parseRuleSpec(tk: Tokens, from: number, chain: string, loc: Loc,
   else if (tgt.def) target = tgt.def.parse(tgt.opts, fail, header as RuleHeader);
   else target = { kind: tgt.goto ? "goto" : "jump", chain: tgt.name };
 
-  const rule: Rule = { chain, header: header as RuleHeader, matches, target, source: { text, file: loc.file, line: loc.line } };
+  const rule: Rule = { chain, header: header as RuleHeader, matches, target, source: { file: loc.file, line: loc.line } };
   return { rule, counters };
 }
 

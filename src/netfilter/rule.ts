@@ -77,9 +77,8 @@ export type Target =
 export type TargetKind = Target["kind"];
 
 /** Where a rule came from. */
+/** Where a rule was written (for messages). Its text is not kept: print the rule instead. */
 export interface RuleSource {
-  /** The line as written (restore input or iptables-save output), without the counters prefix. */
-  readonly text: string;
   readonly file?: string;
   readonly line?: number;
 }
