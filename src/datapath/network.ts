@@ -629,7 +629,7 @@ export class ClusterNetwork implements Wire {
         if (this.snatFailed) return this.fate(node.name, f, R_NATPORT);
         ct.applyNat(e, { dnat: w.dnat, snat: w.snat });
         if (w.dnat !== undefined && this.onDnat !== undefined) this.onDnat(f.flow, w.dnat.addr, w.dnat.port);
-        e.meta.flow = f.flow; // (kube-proxy's 0x4000 is the packet mark, not the ct mark: e.mark stays 0)
+        e.flow = f.flow; // (kube-proxy's 0x4000 is the packet mark, not the ct mark: e.mark stays 0)
         if (!ct.confirm(e)) return this.fate(node.name, f, R_INSERT);
         this.ctConfirmed(node, e);
       }

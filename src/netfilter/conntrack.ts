@@ -179,14 +179,6 @@ function tcpTimeout(t: ConntrackTimeouts, state: number): number {
 
 // ---- entries --------------------------------------------------------------------------------
 
-/** svcsim metadata, kept apart from the kernel's fields. */
-export interface ConntrackMeta {
-  /** Node whose table holds the entry. */
-  readonly node: string;
-  /** Flow id of the traffic layer (−1 until the datapath sets it). */
-  flow: number;
-}
-
 export class ConntrackEntry {
   /** Status bits (IPS_*). */
   status = 0;
@@ -202,6 +194,8 @@ export class ConntrackEntry {
   replyDst: number;
   replySport: number;
   replyDport: number;
+  /** svcsim metadata, not kernel state: the traffic layer's flow id (−1 until the datapath sets it). */
+  flow = -1;
   /** @internal 32-bit hashes of the two tuples while confirmed. */
   origKey = 0;
   replyKey = 0;
@@ -226,7 +220,6 @@ export class ConntrackEntry {
     readonly origSport: number,
     readonly origDport: number,
     readonly created: number,
-    readonly meta: ConntrackMeta,
   ) {
     this.replySrc = origDst;
     this.replyDst = origSrc;
@@ -560,7 +553,7 @@ export class ConntrackTable {
    */
   create(pkt: Packet, now: number): ConntrackEntry | null {
     if (!this.canStart(pkt)) return null;
-    const e = new ConntrackEntry(this.nextId++, pkt.proto, pkt.src, pkt.dst, pkt.sport, pkt.dport, now, { node: this.node, flow: -1 });
+    const e = new ConntrackEntry(this.nextId++, pkt.proto, pkt.src, pkt.dst, pkt.sport, pkt.dport, now);
     e.origPackets = 1;
     e.origBytes = pkt.len;
     if (pkt.proto === PROTO_TCP) {
