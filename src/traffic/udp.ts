@@ -63,9 +63,12 @@ export class UdpSocket {
   }
 }
 
+/** Shared empty map every UdpHost starts with, replaced by its own at the first bind (most pods never bind UDP). Never written to. */
+const NO_SOCKETS: Map<number, UdpSocket> = new Map();
+
 /** One network namespace's UDP sockets. */
 export class UdpHost implements SocketReceiver {
-  private readonly sockets = new Map<number, UdpSocket>();
+  private sockets = NO_SOCKETS;
   private nextPort: number;
   constructor(
     readonly wire: Wire,
@@ -80,6 +83,7 @@ export class UdpHost implements SocketReceiver {
   bind(port: number, handler: UdpHandler): UdpSocket {
     if (this.sockets.has(port)) throw new Error(`${this.name}: UDP port ${port} is already bound`);
     const s = new UdpSocket(this, port, handler);
+    if (this.sockets === NO_SOCKETS) this.sockets = new Map();
     this.sockets.set(port, s);
     return s;
   }
