@@ -3,8 +3,8 @@
  *
  * A rule is: the chain it lives in, the fixed IP-header part (`[!] -s`, `[!] -d`, `[!] -i`,
  * `[!] -o`, `[!] -p`), the ordered list of match instances (module name + its parsed options,
- * negations included), exactly one target (or none: a rule without `-j` only counts), and the
- * text it was parsed from. Matches and targets are interpreted by the registries in matches.ts
+ * negations included), exactly one target (or none: a rule without `-j` only counts), and where
+ * it was parsed from. Matches and targets are interpreted by the registries in matches.ts
  * and targets.ts; nothing here knows a module's options.
  *
  * Not modelled: `-f` (fragments), IPv6, address lists (`-s a,b` expands to several rules in
@@ -76,10 +76,11 @@ export type Target =
 
 export type TargetKind = Target["kind"];
 
-/** Where a rule came from. */
+/**
+ * Where a rule came from (file and line; the line's text is not kept: a rule prints itself,
+ * and 320,000 rules' lines at 10,000 Services would cost ~64 MB).
+ */
 export interface RuleSource {
-  /** The line as written (restore input or iptables-save output), without the counters prefix. */
-  readonly text: string;
   readonly file?: string;
   readonly line?: number;
 }
