@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { defaultKubeProxyConfig } from "../../src/kubeproxy/config.ts";
-import { builtinJumpRules, formatMark, generateRules, jumpRuleSpecs } from "../../src/kubeproxy/generate.ts";
+import { builtinJumpRules, formatMark, generateRules, jumpRuleSpecs, nodeRulesKey } from "../../src/kubeproxy/generate.ts";
 import type { KubeProxyConfig, ProfileName } from "../../src/kubeproxy/types.ts";
 import { cluster, ep, node, seedCluster, service, slice, tcp } from "./builder.ts";
 import { expectGolden, fixture } from "./golden.ts";
@@ -330,5 +330,31 @@ describe("behaviour rows", () => {
     { name: "bit 31, Go %#08x", bit: 31, style: "go", want: "0x80000000" },
   ] as const)("mark format $name", ({ bit, style, want }) => {
     expect(formatMark((1 << bit) >>> 0, style)).toBe(want);
+  });
+});
+
+describe("nodeRulesKey: equal keys, byte-identical payloads (the run generates once for such nodes)", () => {
+  // "twin": a node with node-1's IP and pod CIDR but no pods of its own, so only endpoint locality
+  // tells it from node-1. Its key must differ exactly when locality changes the payload.
+  const rows = scenarios.flatMap((s) => PROFILES.map((p) => ({ name: `${s.name} [${p}]`, s, p })));
+  let same = 0, differ = 0;
+  it.each(rows)("$name", ({ s, p }) => {
+    const n1 = s.state.nodes["node-1"]!;
+    const state = { ...s.state, nodes: { ...s.state.nodes, twin: { ...n1, name: "twin" } } };
+    const cfg = cfgFor(p, s.cfg);
+    const a = generateRules(state, "node-1", cfg);
+    const b = generateRules(state, "twin", cfg);
+    const equalKeys = nodeRulesKey(state, "node-1", cfg) === nodeRulesKey(state, "twin", cfg);
+    if (equalKeys) expect(b).toEqual(a);
+    else expect(b).not.toEqual(a); // (not required, but the key is meant to be that precise here)
+    if (equalKeys) same++;
+    else differ++;
+    for (const other of Object.keys(s.state.nodes)) {
+      if (other !== "node-1" && s.state.nodes[other]!.ip !== n1.ip) expect(nodeRulesKey(state, other, cfg)).not.toBe(nodeRulesKey(state, "node-1", cfg));
+    }
+  });
+  it("covers both cases (locality irrelevant and relevant)", () => {
+    expect(same).toBeGreaterThan(0);
+    expect(differ).toBeGreaterThan(0);
   });
 });
