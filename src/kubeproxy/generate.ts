@@ -283,28 +283,36 @@ export function generateRules(state: ClusterState, nodeName: string, cfg: KubePr
 }
 
 /**
- * What generateRules' output for `nodeName` depends on, as a digest: for one state, config and
+ * What generateRules' output for each node depends on, as digests: for one state, config and
  * options, two nodes with equal keys get byte-identical payloads (the run's set-up generates once
  * for all of them: at 10,000 Services a payload is 32 MB and its generation ~150 MB of garbage).
- * The node enters generation only through its IP (node-local addresses, source ranges), its pod
- * CIDR (local-traffic detection) and which endpoints are local. Locality matters only for service
- * ports with a Local traffic policy, so it is left out of the other ports' endpoints; everything
- * else about every endpoint is in the key (e.g. which of two duplicates was kept).
+ * The node enters generation only through: its local addresses within --nodeport-addresses, whether
+ * its IP is in each port's loadBalancerSourceRanges, the local-traffic detector (its pod CIDR in
+ * NodeCIDR mode) and which endpoints are local. Locality matters only for service ports with a
+ * Local traffic policy, so it is left out of the other ports' endpoints; everything else about
+ * every endpoint is in the key (e.g. which of two duplicates was kept).
  */
-export function nodeRulesKey(state: ClusterState, nodeName: string, cfg: KubeProxyConfig): string {
-  const node = state.nodes[nodeName];
-  if (!node) throw new Error(`nodeRulesKey: unknown node "${nodeName}"`);
-  const h = createHash("sha256");
-  h.update(JSON.stringify([node.ip, node.podCIDR]));
+export function nodeRulesKeys(state: ClusterState, nodeNames: readonly string[], cfg: KubeProxyConfig): string[] {
+  const hashes = nodeNames.map((n) => {
+    const node = state.nodes[n];
+    if (!node) throw new Error(`nodeRulesKeys: unknown node "${n}"`);
+    return createHash("sha256").update(JSON.stringify([ipsInCidrs(nodeLocalIPs(node), cfg.nodePortAddresses), localDetector(cfg, node)]));
+  });
+  // Service ports and slices once for every node; endpoints port by port (short-lived garbage).
   const ports = collectServicePorts(state, cfg.profile);
   const slices = slicesByService(state);
   for (const sp of ports) {
     const local = sp.internalPolicyLocal || sp.externalPolicyLocal;
-    const eps = endpointsForServicePort(slices.get(`${sp.service.meta.namespace}/${sp.service.meta.name}`), sp, nodeName, cfg.profile);
-    h.update("\n");
-    for (const e of eps) h.update(JSON.stringify(e, (k, v: unknown) => (k === "isLocal" && !local ? undefined : v)));
+    const ss = slices.get(`${sp.service.meta.namespace}/${sp.service.meta.name}`);
+    for (let i = 0; i < nodeNames.length; i++) {
+      const h = hashes[i]!;
+      h.update(sp.sourceRanges.length > 0 && nodeInRanges(tryParseIPv4(state.nodes[nodeNames[i]!]!.ip), sp.sourceRanges) ? "\nR" : "\n");
+      for (const e of endpointsForServicePort(ss, sp, nodeNames[i]!, cfg.profile)) {
+        h.update(JSON.stringify(e, (k, v: unknown) => (k === "isLocal" && !local ? undefined : v)));
+      }
+    }
   }
-  return h.digest("base64");
+  return hashes.map((h) => h.digest("base64"));
 }
 
 const chainLine = (c: string) => `:${c} - [0:0]`;

@@ -50,7 +50,7 @@ import type { ClusterState } from "../cluster/types.ts";
 import { objKey, sortedValues } from "../cluster/types.ts";
 import { Netfilter } from "../netfilter/netfilter.ts";
 import { formatConntrackL, type ConntrackEntry } from "../netfilter/conntrack.ts";
-import { generateRules, nodeRulesKey } from "../kubeproxy/generate.ts";
+import { generateRules, nodeRulesKeys } from "../kubeproxy/generate.ts";
 import type { GeneratedRules } from "../kubeproxy/types.ts";
 import { ClusterNetwork, type NetHost, type NetworkConfig } from "../datapath/network.ts";
 import { TcpHost, TcpKernel } from "../traffic/tcp.ts";
@@ -207,11 +207,12 @@ function buildWorld(scenario: Scenario, seed: number, opts: RunOptions): World {
   const state = opts.initialState ?? initialState(scenario, rng);
   if (opts.onRecord) trace.subscribe(opts.onRecord);
   const net = new ClusterNetwork({ sim, rng, state, trace, rulesFactory: () => new Netfilter(), ...(opts.network ? { config: opts.network } : {}) });
-  // Nodes whose payloads cannot differ (nodeRulesKey) share one generation: the same bytes as
+  // Nodes whose payloads cannot differ (nodeRulesKeys) share one generation: the same bytes as
   // generating for each, without a 32 MB payload and ~150 MB of garbage per node at 10,000 Services.
   let last: { key: string; rules: GeneratedRules } | undefined;
-  for (const n of net.nodes) {
-    const key = nodeRulesKey(state, n.name, scenario.kubeProxy);
+  const keys = nodeRulesKeys(state, net.nodes.map((n) => n.name), scenario.kubeProxy);
+  for (const [i, n] of net.nodes.entries()) {
+    const key = keys[i]!;
     if (last?.key !== key) last = { key, rules: generateRules(state, n.name, scenario.kubeProxy) };
     net.installRules(n.name, [last.rules.filter, last.rules.nat]);
   }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { defaultKubeProxyConfig } from "../../src/kubeproxy/config.ts";
-import { builtinJumpRules, formatMark, generateRules, jumpRuleSpecs, nodeRulesKey } from "../../src/kubeproxy/generate.ts";
+import { builtinJumpRules, formatMark, generateRules, jumpRuleSpecs, nodeRulesKeys } from "../../src/kubeproxy/generate.ts";
 import type { KubeProxyConfig, ProfileName } from "../../src/kubeproxy/types.ts";
+import type { NodeState } from "../../src/cluster/types.ts";
 import { cluster, ep, node, seedCluster, service, slice, tcp } from "./builder.ts";
 import { expectGolden, fixture } from "./golden.ts";
 import { Netfilter } from "../../src/netfilter/netfilter.ts";
@@ -333,28 +334,37 @@ describe("behaviour rows", () => {
   });
 });
 
-describe("nodeRulesKey: equal keys, byte-identical payloads (the run generates once for such nodes)", () => {
-  // "twin": a node with node-1's IP and pod CIDR but no pods of its own, so only endpoint locality
-  // tells it from node-1. Its key must differ exactly when locality changes the payload.
-  const rows = scenarios.flatMap((s) => PROFILES.map((p) => ({ name: `${s.name} [${p}]`, s, p })));
-  let same = 0, differ = 0;
-  it.each(rows)("$name", ({ s, p }) => {
+describe("nodeRulesKeys: equal keys, byte-identical payloads (the run generates once for such nodes)", () => {
+  // Variants of node-1 that differ in one input only: locality of its endpoints (twin: no pods of
+  // its own), its IP, its pod CIDR. Keys must be equal exactly when the payloads are.
+  const variants = {
+    twin: (n: NodeState) => ({ ...n, name: "twin" }),
+    otherIP: (n: NodeState) => ({ ...n, name: "otherIP", ip: "192.168.0.99" }),
+    otherCIDR: (n: NodeState) => ({ ...n, name: "otherCIDR", podCIDR: "10.1.99.0/24" }),
+  };
+  const cfgs = [{}, { detectLocalMode: "NodeCIDR" as const }, { nodePortAddresses: ["192.168.0.0/24"] }];
+  const rows = scenarios.flatMap((s) => PROFILES.flatMap((p) => cfgs.map((extra, ci) => ({ name: `${s.name} [${p}] cfg${ci}`, s, p, extra }))));
+  const seen = new Set<string>();
+  it.each(rows)("$name", ({ s, p, extra }) => {
     const n1 = s.state.nodes["node-1"]!;
-    const state = { ...s.state, nodes: { ...s.state.nodes, twin: { ...n1, name: "twin" } } };
-    const cfg = cfgFor(p, s.cfg);
+    const nodes: Record<string, NodeState> = { ...s.state.nodes };
+    for (const [name, f] of Object.entries(variants)) nodes[name] = f(n1);
+    const state = { ...s.state, nodes };
+    const cfg = cfgFor(p, { ...s.cfg, ...extra });
+    const names = Object.keys(nodes);
+    const keys = nodeRulesKeys(state, names, cfg);
     const a = generateRules(state, "node-1", cfg);
-    const b = generateRules(state, "twin", cfg);
-    const equalKeys = nodeRulesKey(state, "node-1", cfg) === nodeRulesKey(state, "twin", cfg);
-    if (equalKeys) expect(b).toEqual(a);
-    else expect(b).not.toEqual(a); // (not required, but the key is meant to be that precise here)
-    if (equalKeys) same++;
-    else differ++;
-    for (const other of Object.keys(s.state.nodes)) {
-      if (other !== "node-1" && s.state.nodes[other]!.ip !== n1.ip) expect(nodeRulesKey(state, other, cfg)).not.toBe(nodeRulesKey(state, "node-1", cfg));
+    for (const v of Object.keys(variants)) {
+      const equalKeys = keys[names.indexOf(v)] === keys[names.indexOf("node-1")];
+      const equalRules = JSON.stringify(generateRules(state, v, cfg)) === JSON.stringify(a);
+      if (equalKeys) expect({ v, equalRules }).toEqual({ v, equalRules: true });
+      seen.add(`${v} ${equalKeys ? "shared" : equalRules ? "conservative" : "told apart"}`);
     }
   });
-  it("covers both cases (locality irrelevant and relevant)", () => {
-    expect(same).toBeGreaterThan(0);
-    expect(differ).toBeGreaterThan(0);
+  it("covers sharing and telling apart for every kind of node input", () => {
+    for (const v of Object.keys(variants)) {
+      expect(seen).toContain(`${v} shared`);
+      expect(seen).toContain(`${v} told apart`);
+    }
   });
 });
