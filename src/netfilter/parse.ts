@@ -462,12 +462,17 @@ export function parseCommand(tk: Tokens, first: number, loc: Loc, handler: Resto
  * line (the handler's own checks throw with the same location).
  */
 export function parseRestore(text: string, file: string, handler: RestoreHandler): void {
-  const lines = text.split("\n");
+  // Line by line with indexOf, not split(): a 32 MB payload's line array would live (and be
+  // promoted) for the whole parse; single lines die young.
   const pool = new StringPool();
   let inTable = false;
   let lastLine = 0;
-  for (let n = 0; n < lines.length; n++) {
-    let raw = lines[n]!;
+  let pos = 0;
+  for (let n = 0; pos <= text.length; n++) {
+    let nl = text.indexOf("\n", pos);
+    if (nl < 0) nl = text.length;
+    let raw = text.slice(pos, nl);
+    pos = nl + 1;
     if (raw.endsWith("\r")) raw = raw.slice(0, -1);
     const loc: Loc = { file, line: n + 1 };
     const trimmed = raw.trim();
