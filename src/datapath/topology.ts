@@ -50,13 +50,14 @@ export function buildNodeAddressing(state: ClusterState, nodeName: string): Node
   if (!node) throw new Error(`unknown node ${nodeName}`);
   const nodeIP = parseIPv4(node.ip);
   const podCIDR = parseCidr(node.podCIDR);
-  const localPods = new Map<IPv4, { key: string; iface: string }>();
+  // One route object per local pod serves routing, podAt and podIface (100,000 pods at 10,000 Services).
+  const podRoutes = new Map<IPv4, Extract<Route, { kind: "pod" }>>();
   const ifaceByPod = new Map<string, string>();
   for (const p of sortedValues(state.pods)) {
     if (p.spec.nodeName !== nodeName || !podHasAddress(p)) continue;
     const key = `${p.meta.namespace}/${p.meta.name}`;
     const iface = vethName(key);
-    localPods.set(parseIPv4(p.status.podIP), { key, iface });
+    podRoutes.set(parseIPv4(p.status.podIP), { kind: "pod", iface, pod: key });
     ifaceByPod.set(key, iface);
   }
   const others = sortedValues(state.nodes)
@@ -66,8 +67,6 @@ export function buildNodeAddressing(state: ClusterState, nodeName: string): Node
   const LOCAL: Route = { kind: "local" };
   const EXTERNAL: Route = { kind: "external", iface: "eth0" };
   const UNREACHABLE: Route = { kind: "unreachable" };
-  const podRoutes = new Map<IPv4, Route>();
-  for (const [addr, p] of localPods) podRoutes.set(addr, { kind: "pod", iface: p.iface, pod: p.key });
   const nodeRoutes = others.map((o) => ({ ...o, route: { kind: "node", iface: "eth0", node: o.name } as Route }));
 
   const lbIPs = loadBalancerIPs(state);
@@ -102,7 +101,7 @@ export function buildNodeAddressing(state: ClusterState, nodeName: string): Node
       return nodeIP;
     },
     podIface: (k) => ifaceByPod.get(k),
-    podAt: (a) => localPods.get(a)?.key,
+    podAt: (a) => podRoutes.get(a)?.pod,
   };
 }
 

@@ -32,6 +32,7 @@
  * the v1.29+ omission of the INVALID DROP rule under nf_conntrack_tcp_be_liberal (svcsim assumes
  * it is 0); topology hints.
  */
+import { createHash } from "node:crypto";
 import type { ClusterState, NodeState } from "../cluster/types.ts";
 import { cidrContains, tryParseCidr, tryParseIPv4 } from "../net/ip.ts";
 import type { GeneratedRules, KubeProxyConfig, ProfileName } from "./types.ts";
@@ -164,6 +165,35 @@ export function builtinJumpRules(specs: readonly JumpRule[]): Record<"filter" | 
   return out;
 }
 
+/**
+ * Payload lines, joined a thousand at a time: the line strings (template-literal concatenations)
+ * die young instead of all living until the end of a 320,000-rule generation, which at 10,000
+ * Services left ~150 MB of old-generation garbage per node.
+ */
+class Lines {
+  private readonly chunks: string[] = [];
+  private cur: string[] = [];
+  push(...lines: string[]): void {
+    for (const l of lines) this.cur.push(l);
+    if (this.cur.length >= 1024) this.seal();
+  }
+  private seal(): void {
+    if (this.cur.length === 0) return;
+    this.chunks.push(this.cur.join("\n"));
+    this.cur = [];
+  }
+  /** Each line of `parts` followed by "\n", as one flat string. */
+  static text(...parts: Lines[]): string {
+    const all: string[] = [];
+    for (const p of parts) {
+      p.seal();
+      for (const c of p.chunks) all.push(c);
+    }
+    all.push("");
+    return all.join("\n");
+  }
+}
+
 interface Ctx {
   readonly cfg: KubeProxyConfig;
   readonly node: NodeState;
@@ -171,10 +201,10 @@ interface Ctx {
   readonly mark: string; // "0x00004000" (current) or "0x00004000/0x00004000" (v1.16)
   readonly ports: readonly ServicePortInfo[];
   readonly endpoints: readonly (readonly EndpointInfo[])[];
-  readonly filterChains: string[];
-  readonly filterRules: string[];
-  readonly natChains: string[];
-  readonly natRules: string[];
+  readonly filterChains: Lines;
+  readonly filterRules: Lines;
+  readonly natChains: Lines;
+  readonly natRules: Lines;
 }
 
 function orderPorts(ports: ServicePortInfo[], order: readonly string[] | undefined): ServicePortInfo[] {
@@ -233,11 +263,13 @@ export function generateRules(state: ClusterState, nodeName: string, cfg: KubePr
     mark: profile === "v1.16" ? `${m}/${m}` : m,
     ports,
     endpoints,
-    filterChains: ["*filter"],
-    filterRules: [],
-    natChains: ["*nat"],
-    natRules: [],
+    filterChains: new Lines(),
+    filterRules: new Lines(),
+    natChains: new Lines(),
+    natRules: new Lines(),
   };
+  ctx.filterChains.push("*filter");
+  ctx.natChains.push("*nat");
   const kubelet = opts.kubeletChains ?? true;
   const jumps = opts.jumpRules ?? true ? builtinJumpRules(jumpRuleSpecs(profile, cfg, kubelet)) : { filter: [], nat: [] };
   if (profile === "v1.16") genV116(ctx, jumps, kubelet, markStyle);
@@ -245,9 +277,42 @@ export function generateRules(state: ClusterState, nodeName: string, cfg: KubePr
   ctx.filterRules.push("COMMIT");
   ctx.natRules.push("COMMIT");
   return {
-    filter: ctx.filterChains.join("\n") + "\n" + ctx.filterRules.join("\n") + "\n",
-    nat: ctx.natChains.join("\n") + "\n" + ctx.natRules.join("\n") + "\n",
+    filter: Lines.text(ctx.filterChains, ctx.filterRules),
+    nat: Lines.text(ctx.natChains, ctx.natRules),
   };
+}
+
+/**
+ * What generateRules' output for each node depends on, as digests: for one state, config and
+ * options, two nodes with equal keys get byte-identical payloads (the run's set-up generates once
+ * for all of them: at 10,000 Services a payload is 32 MB and its generation ~150 MB of garbage).
+ * The node enters generation only through: its local addresses within --nodeport-addresses, whether
+ * its IP is in each port's loadBalancerSourceRanges, the local-traffic detector (its pod CIDR in
+ * NodeCIDR mode) and which endpoints are local. Locality matters only for service ports with a
+ * Local traffic policy, so it is left out of the other ports' endpoints; everything else about
+ * every endpoint is in the key (e.g. which of two duplicates was kept).
+ */
+export function nodeRulesKeys(state: ClusterState, nodeNames: readonly string[], cfg: KubeProxyConfig): string[] {
+  const hashes = nodeNames.map((n) => {
+    const node = state.nodes[n];
+    if (!node) throw new Error(`nodeRulesKeys: unknown node "${n}"`);
+    return createHash("sha256").update(JSON.stringify([ipsInCidrs(nodeLocalIPs(node), cfg.nodePortAddresses), localDetector(cfg, node)]));
+  });
+  // Service ports and slices once for every node; endpoints port by port (short-lived garbage).
+  const ports = collectServicePorts(state, cfg.profile);
+  const slices = slicesByService(state);
+  for (const sp of ports) {
+    const local = sp.internalPolicyLocal || sp.externalPolicyLocal;
+    const ss = slices.get(`${sp.service.meta.namespace}/${sp.service.meta.name}`);
+    for (let i = 0; i < nodeNames.length; i++) {
+      const h = hashes[i]!;
+      h.update(sp.sourceRanges.length > 0 && nodeInRanges(tryParseIPv4(state.nodes[nodeNames[i]!]!.ip), sp.sourceRanges) ? "\nR" : "\n");
+      for (const e of endpointsForServicePort(ss, sp, nodeNames[i]!, cfg.profile)) {
+        h.update(JSON.stringify(e, (k, v: unknown) => (k === "isLocal" && !local ? undefined : v)));
+      }
+    }
+  }
+  return hashes.map((h) => h.digest("base64"));
 }
 
 const chainLine = (c: string) => `:${c} - [0:0]`;
@@ -465,7 +530,7 @@ function genCurrent(ctx: Ctx, jumps: Record<"filter" | "nat", string[]>): void {
 }
 
 function writeServiceToEndpoints(
-  out: string[],
+  out: Lines,
   sn: string,
   sp: ServicePortInfo,
   chain: string,

@@ -25,13 +25,15 @@
  *
  * Sharing (memory): each COMMIT produces an immutable TableVersion (chains, compiled rules,
  * indexes). kube-proxy writes the same nat/filter payload on every node, so versions are cached
- * by (table, prior version or prior policies, options, the section's text): a node restoring a
+ * by (table, prior version or prior policies, options, the section's text — by its SHA-256, so the
+ * cache does not keep a 64 MB payload alive at 10,000 Services): a node restoring a
  * section another node already restored from the same prior state installs the same version
  * without parsing it again. Per-node state stays per node: rule and policy counters live in the
  * node's own Float64Arrays (indexed by Entry.id / Chain.slot), and xt_recent lists, nfacct
  * objects and nth counters are bound only in versions that are never shared (a table using them
  * is compiled for its node alone). Results are identical with or without a cache hit.
  */
+import { createHash } from "node:crypto";
 import type { Packet } from "../net/packet.ts";
 import type { EvalContext, HookName, HookResult, TableName, TraversalObserver } from "./types.ts";
 import { BUILTIN_CHAINS } from "./types.ts";
@@ -147,6 +149,11 @@ export function compileCacheStats(): { versions: number } {
 /** Empties the compile cache (tests). */
 export function clearCompileCache(): void {
   while (cacheOrder.length) cacheDrop(cacheOrder[0]!);
+}
+
+/** The cache's key for a section's text: its SHA-256 and length (equal keys: equal texts). */
+function textKey(text: string): string {
+  return `${createHash("sha256").update(text).digest("base64")}:${text.length}`;
 }
 
 /** A `*table … COMMIT` section of restore input: its text and where it starts. */
@@ -277,7 +284,8 @@ export class Netfilter implements HookEvaluator {
       const known = (TABLE_ORDER as readonly string[]).includes(table);
       const body = text.slice(sec.start, sec.end);
       const outer = known ? this.cacheOuterKey(table, noflush, counters, file) : "";
-      const hit = known ? cacheGet(outer, body) : undefined;
+      const key = known ? textKey(body) : "";
+      const hit = known ? cacheGet(outer, key) : undefined;
       if (hit) {
         this._adopt(table, hit);
         continue;
@@ -287,7 +295,7 @@ export class Netfilter implements HookEvaluator {
       parseRestore("\n".repeat(sec.line) + body, file, tx);
       if (known && tx.commits === 1) {
         const v = this.tables.get(table)!.v;
-        if (v.users === 1) cachePut(outer, body, v);
+        if (v.users === 1) cachePut(outer, key, v);
       }
     }
   }
@@ -323,7 +331,7 @@ export class Netfilter implements HookEvaluator {
     if (tk.tokens.length === 0) throw inputError(loc, undefined, "no command given");
     const tx = new Transaction(this, true, false, true);
     tx.beginTable(table, loc);
-    parseCommand(tk, 0, loc, line.slice(tk.cols[0]! - 1), tx);
+    parseCommand(tk, 0, loc, tx);
     if (tx.checkFailed) return false;
     tx.commit(loc);
     return true;

@@ -53,46 +53,92 @@ export interface Tokens {
   readonly cols: number[];
 }
 
-export function tokenize(line: string, loc: Loc): Tokens {
+/**
+ * A copy of `s` that shares no storage with the text it was cut from. V8 keeps a substring of 13
+ * characters or more as a view into its parent, so a rule keeping a chain name or comment cut
+ * from a restore payload would keep the whole payload alive; JSON.parse builds a string of its
+ * own (any string round-trips exactly through JSON).
+ */
+function ownCopy(s: string): string {
+  return JSON.parse(JSON.stringify(s)) as string;
+}
+
+/**
+ * Strings that outlive one restore parse (chain names, comments, set names), one copy each: the
+ * rules of a kube-proxy payload repeat the same chain names and comments many times.
+ */
+export class StringPool {
+  private readonly strings = new Map<string, string>();
+  get(s: string): string {
+    if (s.length < 13) return s; // a short substring is already a copy of its own
+    let c = this.strings.get(s);
+    if (c === undefined) {
+      c = ownCopy(s);
+      this.strings.set(c, c);
+    }
+    return c;
+  }
+}
+
+/**
+ * Splits one line into tokens. Tokens are substrings of the line (pieces joined only around quotes
+ * and escapes); with a pool, each goes through it (see StringPool).
+ */
+export function tokenize(line: string, loc: Loc, pool?: StringPool): Tokens {
   const tokens: string[] = [];
   const cols: number[] = [];
   let cur = "";
+  /** Start of the token (-1: between tokens). */
   let start = -1;
+  /** Start of the literal run not yet appended to cur (-1: none). */
+  let run = -1;
   let inQuote = false;
   let escaped = false;
   let quoteCol = 0;
+  const flush = (to: number) => {
+    if (run >= 0 && to > run) cur = cur === "" ? line.slice(run, to) : cur + line.slice(run, to);
+    run = -1;
+  };
   const end = () => {
     if (start >= 0) {
-      tokens.push(cur);
+      tokens.push(pool ? pool.get(cur) : cur);
       cols.push(start + 1);
     }
     cur = "";
     start = -1;
+    run = -1;
   };
   for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
+    const ch = line.charCodeAt(i);
     if (inQuote) {
-      if (escaped) {
-        cur += ch;
-        escaped = false;
-      } else if (ch === "\\") escaped = true;
-      else if (ch === '"') {
+      if (escaped) escaped = false; // the escaped character is taken literally (stays in the run)
+      else if (ch === 92 /* \ */) {
+        flush(i);
+        run = i + 1;
+        escaped = true;
+      } else if (ch === 34 /* " */) {
+        flush(i);
         inQuote = false;
         end();
-      } else cur += ch;
+      }
       continue;
     }
-    if (ch === '"') {
+    if (ch === 34 /* " */) {
       inQuote = true;
       quoteCol = i + 1;
       if (start < 0) start = i;
-    } else if (ch === " " || ch === "\t") end();
-    else {
+      flush(i);
+      run = i + 1;
+    } else if (ch === 32 || ch === 9) {
+      flush(i);
+      end();
+    } else {
       if (start < 0) start = i;
-      cur += ch;
+      if (run < 0) run = i;
     }
   }
   if (inQuote) throw inputError(loc, undefined, "unterminated quote", quoteCol);
+  flush(line.length);
   end();
   return { tokens, cols };
 }
@@ -156,11 +202,8 @@ export interface ParsedRuleSpec {
   readonly counters: { pkts: number; bytes: number } | undefined;
 }
 
-/**
- * Parses the rule specification tokens[from..] for `chain` (the part after `-A CHAIN`).
- * `text` is the source line as written (kept in the Rule).
- */
-export function parseRuleSpec(tk: Tokens, from: number, chain: string, loc: Loc, text: string): ParsedRuleSpec {
+/** Parses the rule specification tokens[from..] for `chain` (the part after `-A CHAIN`). */
+export function parseRuleSpec(tk: Tokens, from: number, chain: string, loc: Loc): ParsedRuleSpec {
   const { tokens, cols } = tk;
   const fail: Fail = (option, detail, column) => {
     throw inputError(loc, option, detail, column);
@@ -303,7 +346,7 @@ export function parseRuleSpec(tk: Tokens, from: number, chain: string, loc: Loc,
   else if (tgt.def) target = tgt.def.parse(tgt.opts, fail, header as RuleHeader);
   else target = { kind: tgt.goto ? "goto" : "jump", chain: tgt.name };
 
-  const rule: Rule = { chain, header: header as RuleHeader, matches, target, source: { file: loc.file, line: loc.line } };
+  const rule: Rule = { chain, header: header as RuleHeader, matches, target, source: loc };
   return { rule, counters };
 }
 
@@ -333,7 +376,7 @@ export interface RestoreHandler {
 const COUNTERS_RE = /^\[(\d+):(\d+)\]$/;
 
 /** Parses one command line (tokens of `-A ...` etc.) and hands it to the handler. */
-export function parseCommand(tk: Tokens, first: number, loc: Loc, text: string, handler: RestoreHandler, prefixCounters?: { pkts: number; bytes: number }): void {
+export function parseCommand(tk: Tokens, first: number, loc: Loc, handler: RestoreHandler, prefixCounters?: { pkts: number; bytes: number }): void {
   const { tokens, cols } = tk;
   const cmd = tokens[first]!;
   const chainArg = (): string => {
@@ -351,7 +394,7 @@ export function parseCommand(tk: Tokens, first: number, loc: Loc, text: string, 
     case "-C":
     case "--check": {
       const chain = chainArg();
-      const { rule, counters } = parseRuleSpec(tk, first + 2, chain, loc, text);
+      const { rule, counters } = parseRuleSpec(tk, first + 2, chain, loc);
       if (cmd === "-C" || cmd === "--check") handler.checkRule(rule, loc);
       else handler.addRule(rule, undefined, counters ?? prefixCounters, loc);
       return;
@@ -366,7 +409,7 @@ export function parseCommand(tk: Tokens, first: number, loc: Loc, text: string, 
         if (pos < 1) throw inputError(loc, cmd, "rule positions start at 1", cols[at]);
         at++;
       }
-      const { rule, counters } = parseRuleSpec(tk, at, chain, loc, text);
+      const { rule, counters } = parseRuleSpec(tk, at, chain, loc);
       handler.addRule(rule, pos, counters ?? prefixCounters, loc);
       return;
     }
@@ -378,7 +421,7 @@ export function parseCommand(tk: Tokens, first: number, loc: Loc, text: string, 
         handler.deleteRule(chain, Number(tokens[at]), loc);
         return;
       }
-      handler.deleteRule(chain, parseRuleSpec(tk, at, chain, loc, text).rule, loc);
+      handler.deleteRule(chain, parseRuleSpec(tk, at, chain, loc).rule, loc);
       return;
     }
     case "-N":
@@ -419,11 +462,17 @@ export function parseCommand(tk: Tokens, first: number, loc: Loc, text: string, 
  * line (the handler's own checks throw with the same location).
  */
 export function parseRestore(text: string, file: string, handler: RestoreHandler): void {
-  const lines = text.split("\n");
+  // Line by line with indexOf, not split(): a 32 MB payload's line array would live (and be
+  // promoted) for the whole parse; single lines die young.
+  const pool = new StringPool();
   let inTable = false;
   let lastLine = 0;
-  for (let n = 0; n < lines.length; n++) {
-    let raw = lines[n]!;
+  let pos = 0;
+  for (let n = 0; pos <= text.length; n++) {
+    let nl = text.indexOf("\n", pos);
+    if (nl < 0) nl = text.length;
+    let raw = text.slice(pos, nl);
+    pos = nl + 1;
     if (raw.endsWith("\r")) raw = raw.slice(0, -1);
     const loc: Loc = { file, line: n + 1 };
     const trimmed = raw.trim();
@@ -456,10 +505,10 @@ export function parseRestore(text: string, file: string, handler: RestoreHandler
         counters = { pkts: Number(m[1]), bytes: Number(m[2]) };
       }
       if (rest.length) throw inputError(loc, rest[0], "unexpected argument");
-      handler.declareChain(name, pol === "-" ? undefined : pol, counters, loc);
+      handler.declareChain(pool.get(name), pol === "-" ? undefined : pol, counters, loc);
       continue;
     }
-    const tk = tokenize(raw, loc);
+    const tk = tokenize(raw, loc, pool);
     let first = 0;
     let prefix: { pkts: number; bytes: number } | undefined;
     const m = COUNTERS_RE.exec(tk.tokens[0]!);
@@ -468,8 +517,7 @@ export function parseRestore(text: string, file: string, handler: RestoreHandler
       first = 1;
       if (tk.tokens.length < 2) throw inputError(loc, undefined, "counters without a command", tk.cols[0]);
     }
-    const text = first === 0 ? raw : raw.slice(tk.cols[1]! - 1);
-    parseCommand(tk, first, loc, text, handler, prefix);
+    parseCommand(tk, first, loc, handler, prefix);
   }
   if (inTable) throw inputError({ file, line: lastLine }, "COMMIT", "the table is not committed (COMMIT expected)");
 }

@@ -3,8 +3,8 @@
  *
  * A rule is: the chain it lives in, the fixed IP-header part (`[!] -s`, `[!] -d`, `[!] -i`,
  * `[!] -o`, `[!] -p`), the ordered list of match instances (module name + its parsed options,
- * negations included), exactly one target (or none: a rule without `-j` only counts), and the
- * text it was parsed from. Matches and targets are interpreted by the registries in matches.ts
+ * negations included), exactly one target (or none: a rule without `-j` only counts), and where
+ * it was parsed from. Matches and targets are interpreted by the registries in matches.ts
  * and targets.ts; nothing here knows a module's options.
  *
  * Not modelled: `-f` (fragments), IPv6, address lists (`-s a,b` expands to several rules in
@@ -13,8 +13,8 @@
 
 /** `[!] -s/-d addr/mask`. prefix is -1 when the mask is not contiguous (printed as a dotted mask). */
 export interface AddrSpec {
-  readonly addr: number; // int32 bits (net/ip.ts), already masked (iptables stores addr & mask)
-  readonly mask: number; // int32 bits
+  readonly addr: number; // uint32, already masked (iptables stores addr & mask)
+  readonly mask: number; // uint32
   readonly prefix: number;
   readonly neg: boolean;
 }
@@ -76,8 +76,10 @@ export type Target =
 
 export type TargetKind = Target["kind"];
 
-/** Where a rule came from. */
-/** Where a rule was written (for messages). Its text is not kept: print the rule instead. */
+/**
+ * Where a rule came from (file and line; the line's text is not kept: a rule prints itself,
+ * and 320,000 rules' lines at 10,000 Services would cost ~64 MB).
+ */
 export interface RuleSource {
   readonly file?: string;
   readonly line?: number;

@@ -472,6 +472,7 @@ function compareConns(a: Conn, b: Conn): number {
  * long-lived object per TIME_WAIT socket).
  */
 const NO_HASHES = new Int32Array(0);
+const NO_LISTENERS: Map<number, ServerApp> = new Map();
 
 export class ConnTable {
   // Empty until the first socket (a pod that only listens never has one here).
@@ -560,7 +561,8 @@ export class TcpHost implements SocketReceiver {
   readonly hostId: number;
   readonly name: string;
   readonly addr: number;
-  private readonly listeners = new Map<number, ServerApp>();
+  /** Listening sockets by port; a shared empty map until the first listen (never written to). */
+  private listeners: Map<number, ServerApp> = NO_LISTENERS;
   /** Sockets by (local port, remote address, remote port). */
   private readonly table = new ConnTable();
   /** Next ephemeral port to try; drawn from the host's port stream at the first connect (−1 before). */
@@ -579,6 +581,7 @@ export class TcpHost implements SocketReceiver {
 
   listen(port: number, app: ServerApp): void {
     if (this.listeners.has(port)) throw new Error(`${this.name}: port ${port} is already bound`);
+    if (this.listeners === NO_LISTENERS) this.listeners = new Map();
     this.listeners.set(port, app);
   }
 

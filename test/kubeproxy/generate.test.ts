@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { defaultKubeProxyConfig } from "../../src/kubeproxy/config.ts";
-import { builtinJumpRules, formatMark, generateRules, jumpRuleSpecs } from "../../src/kubeproxy/generate.ts";
+import { builtinJumpRules, formatMark, generateRules, jumpRuleSpecs, nodeRulesKeys } from "../../src/kubeproxy/generate.ts";
 import type { KubeProxyConfig, ProfileName } from "../../src/kubeproxy/types.ts";
+import type { NodeState } from "../../src/cluster/types.ts";
 import { cluster, ep, node, seedCluster, service, slice, tcp } from "./builder.ts";
 import { expectGolden, fixture } from "./golden.ts";
 import { Netfilter } from "../../src/netfilter/netfilter.ts";
@@ -330,5 +331,40 @@ describe("behaviour rows", () => {
     { name: "bit 31, Go %#08x", bit: 31, style: "go", want: "0x80000000" },
   ] as const)("mark format $name", ({ bit, style, want }) => {
     expect(formatMark((1 << bit) >>> 0, style)).toBe(want);
+  });
+});
+
+describe("nodeRulesKeys: equal keys, byte-identical payloads (the run generates once for such nodes)", () => {
+  // Variants of node-1 that differ in one input only: locality of its endpoints (twin: no pods of
+  // its own), its IP, its pod CIDR. Keys must be equal exactly when the payloads are.
+  const variants = {
+    twin: (n: NodeState) => ({ ...n, name: "twin" }),
+    otherIP: (n: NodeState) => ({ ...n, name: "otherIP", ip: "192.168.0.99" }),
+    otherCIDR: (n: NodeState) => ({ ...n, name: "otherCIDR", podCIDR: "10.1.99.0/24" }),
+  };
+  const cfgs = [{}, { detectLocalMode: "NodeCIDR" as const }, { nodePortAddresses: ["192.168.0.0/24"] }];
+  const rows = scenarios.flatMap((s) => PROFILES.flatMap((p) => cfgs.map((extra, ci) => ({ name: `${s.name} [${p}] cfg${ci}`, s, p, extra }))));
+  const seen = new Set<string>();
+  it.each(rows)("$name", ({ s, p, extra }) => {
+    const n1 = s.state.nodes["node-1"]!;
+    const nodes: Record<string, NodeState> = { ...s.state.nodes };
+    for (const [name, f] of Object.entries(variants)) nodes[name] = f(n1);
+    const state = { ...s.state, nodes };
+    const cfg = cfgFor(p, { ...s.cfg, ...extra });
+    const names = Object.keys(nodes);
+    const keys = nodeRulesKeys(state, names, cfg);
+    const a = generateRules(state, "node-1", cfg);
+    for (const v of Object.keys(variants)) {
+      const equalKeys = keys[names.indexOf(v)] === keys[names.indexOf("node-1")];
+      const equalRules = JSON.stringify(generateRules(state, v, cfg)) === JSON.stringify(a);
+      if (equalKeys) expect({ v, equalRules }).toEqual({ v, equalRules: true });
+      seen.add(`${v} ${equalKeys ? "shared" : equalRules ? "conservative" : "told apart"}`);
+    }
+  });
+  it("covers sharing and telling apart for every kind of node input", () => {
+    for (const v of Object.keys(variants)) {
+      expect(seen).toContain(`${v} shared`);
+      expect(seen).toContain(`${v} told apart`);
+    }
   });
 });
