@@ -130,7 +130,7 @@ function measure(n: number): BenchResult {
 
 function runChild(n: number): BenchResult {
   // The same V8 flag as ./sim (see there), so the figures are those users get.
-  const res = spawnSync(process.execPath, [...process.execArgv, "--max-semi-space-size=32", SCRIPT, "--child", String(n)], {
+  const res = spawnSync(process.execPath, [...process.execArgv, "--max-semi-space-size=32", "--expose-gc", SCRIPT, "--child", String(n)], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
     maxBuffer: 16 * 1024 * 1024,

@@ -88,7 +88,8 @@ export class PodApp implements ServerApp {
   readonly podAddr: number;
   private readonly rt: AppRuntime;
   private readonly serviceTime: ServiceTimeSpec;
-  private readonly rng: Stream;
+  /** The app's service-time stream, or a function making it (called on the first request). */
+  private rng: Stream | (() => Stream);
   private readonly text: string | undefined;
   /** A hung app accepts connections and reads requests but never answers. */
   hung = false;
@@ -98,7 +99,7 @@ export class PodApp implements ServerApp {
   dead = false;
   served = 0;
 
-  constructor(rt: AppRuntime, kind: AppKind, pod: string, podAddr: number, serviceTime: ServiceTimeSpec, rng: Stream, text?: string) {
+  constructor(rt: AppRuntime, kind: AppKind, pod: string, podAddr: number, serviceTime: ServiceTimeSpec, rng: Stream | (() => Stream), text?: string) {
     this.rt = rt;
     this.kind = kind;
     this.pod = pod;
@@ -110,7 +111,8 @@ export class PodApp implements ServerApp {
 
   onRequest(conn: Conn, req: RequestMeta): void {
     if (this.hung || this.dead) return;
-    const delay = drawServiceTime(this.serviceTime, this.rng);
+    const rng = typeof this.rng === "function" ? (this.rng = this.rng()) : this.rng;
+    const delay = drawServiceTime(this.serviceTime, rng);
     this.rt.sim.scheduleIn(delay, this.rt.kRespond, 0, { app: this, conn, req } satisfies PendingResponse);
   }
 

@@ -472,7 +472,6 @@ function compareConns(a: Conn, b: Conn): number {
  * long-lived object per TIME_WAIT socket).
  */
 const NO_HASHES = new Int32Array(0);
-const NO_LISTENERS: Map<number, ServerApp> = new Map();
 
 export class ConnTable {
   // Empty until the first socket (a pod that only listens never has one here).
@@ -561,17 +560,24 @@ export class TcpHost implements SocketReceiver {
   readonly hostId: number;
   readonly name: string;
   readonly addr: number;
-  /** Listening sockets by port; a shared empty map until the first listen (never written to). */
-  private listeners: Map<number, ServerApp> = NO_LISTENERS;
+  /**
+   * Listening sockets: the first in two fields (a pod's app listens on one port: no map for
+   * 100,000 pods at 10,000 Services), more in a map.
+   */
+  private onePort = -1;
+  private oneApp: ServerApp | null = null;
+  private moreListeners: Map<number, ServerApp> | null = null;
   /** Sockets by (local port, remote address, remote port). */
-  private readonly table = new ConnTable();
+  /** Made with the first socket (a pod that only listens never has one). */
+  private table: ConnTable | null = null;
   /** Next ephemeral port to try; drawn from the host's port stream at the first connect (−1 before). */
   private nextPort = -1;
-  private readonly portStream: Stream;
+  /** The host's port stream, or a function making it (called at the first connect). */
+  private readonly portStream: Stream | (() => Stream);
   /** False while the host is down: it answers nothing (a stopped node or pod sandbox). */
   up = true;
 
-  constructor(kernel: TcpKernel, hostId: number, name: string, addr: number, portStream: Stream) {
+  constructor(kernel: TcpKernel, hostId: number, name: string, addr: number, portStream: Stream | (() => Stream)) {
     this.kernel = kernel;
     this.hostId = hostId;
     this.name = name;
@@ -580,22 +586,29 @@ export class TcpHost implements SocketReceiver {
   }
 
   listen(port: number, app: ServerApp): void {
-    if (this.listeners.has(port)) throw new Error(`${this.name}: port ${port} is already bound`);
-    if (this.listeners === NO_LISTENERS) this.listeners = new Map();
-    this.listeners.set(port, app);
+    if (this.listenerAt(port) !== undefined) throw new Error(`${this.name}: port ${port} is already bound`);
+    if (this.oneApp === null) {
+      this.onePort = port;
+      this.oneApp = app;
+    } else (this.moreListeners ??= new Map()).set(port, app);
   }
 
   unlisten(port: number): void {
-    this.listeners.delete(port);
+    if (this.onePort === port && this.oneApp !== null) {
+      this.onePort = -1;
+      this.oneApp = null;
+    } else this.moreListeners?.delete(port);
   }
 
   hasListener(port: number): boolean {
-    return this.listeners.has(port);
+    return this.listenerAt(port) !== undefined;
   }
 
   /** Ports with a listening socket, ascending. */
   listeningPorts(): number[] {
-    return [...this.listeners.keys()].sort((a, b) => a - b);
+    const ports = this.moreListeners ? [...this.moreListeners.keys()] : [];
+    if (this.oneApp !== null) ports.push(this.onePort);
+    return ports.sort((a, b) => a - b);
   }
 
   /** Server-side sockets (accepted connections) that are not CLOSED, in a stable order (local port, remote). */
@@ -632,24 +645,31 @@ export class TcpHost implements SocketReceiver {
       c.owner = null;
       c.remove();
     }
-    this.listeners.clear();
+    this.onePort = -1;
+    this.oneApp = null;
+    this.moreListeners = null;
+  }
+
+  private listenerAt(port: number): ServerApp | undefined {
+    if (this.oneApp !== null && this.onePort === port) return this.oneApp;
+    return this.moreListeners === null ? undefined : this.moreListeners.get(port);
   }
 
   /** Live sockets (any state but CLOSED), by local port, remote address and remote port. */
   connections(): Conn[] {
-    return this.table.all().sort(compareConns);
+    return this.table === null ? [] : this.table.all().sort(compareConns);
   }
 
   private lookup(localPort: number, remoteAddr: number, remotePort: number): Conn | null {
-    return this.table.get(localPort, remoteAddr, remotePort);
+    return this.table === null ? null : this.table.get(localPort, remoteAddr, remotePort);
   }
 
   private link(c: Conn): void {
-    this.table.add(c);
+    (this.table ??= new ConnTable()).add(c);
   }
 
   unlink(c: Conn): void {
-    this.table.remove(c);
+    this.table?.remove(c);
   }
 
   /**
@@ -658,11 +678,14 @@ export class TcpHost implements SocketReceiver {
    */
   connect(remoteAddr: number, remotePort: number, owner: ConnOwner, connectTimeoutNs: SimTime): Conn | null {
     const span = EPHEMERAL_HI - EPHEMERAL_LO + 1;
-    if (this.nextPort < 0) this.nextPort = this.portStream.int(EPHEMERAL_LO, EPHEMERAL_HI);
+    if (this.nextPort < 0) {
+      const ps = this.portStream;
+      this.nextPort = (typeof ps === "function" ? ps() : ps).int(EPHEMERAL_LO, EPHEMERAL_HI);
+    }
     let port = this.nextPort;
     let found = -1;
     for (let i = 0; i < span; i++) {
-      if (!this.listeners.has(port) && this.table.get(port, remoteAddr, remotePort) === null) {
+      if (this.listenerAt(port) === undefined && this.lookup(port, remoteAddr, remotePort) === null) {
         found = port;
         break;
       }
@@ -691,7 +714,7 @@ export class TcpHost implements SocketReceiver {
       if (c !== null) return c.segment(pkt, meta);
       if (pkt.flags & TCP_RST) return RECV_CLOSED;
       if ((pkt.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
-        const app = this.listeners.get(pkt.dport);
+        const app = this.listenerAt(pkt.dport);
         if (app !== undefined) {
           const s = new Conn(this, false, flow, pkt.dport, pkt.src, pkt.sport);
           this.link(s);

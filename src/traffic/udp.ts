@@ -134,10 +134,17 @@ export class UdpHost implements SocketReceiver {
 
 /** A host's socket layer: UDP datagrams and ICMP errors about UDP go to `udp`, the rest to `tcp`. */
 export class HostStack implements SocketReceiver {
-  constructor(readonly tcp: SocketReceiver, readonly udp: UdpHost) {}
+  private udpHost: UdpHost | null;
+  /**
+   * `udp` may be a function making the namespace's UdpHost: it is called on the first UDP packet
+   * (most pods never see one; 100,000 of them at 10,000 Services).
+   */
+  constructor(readonly tcp: SocketReceiver, private readonly udp: UdpHost | (() => UdpHost)) {
+    this.udpHost = typeof udp === "function" ? null : udp;
+  }
   receive(pkt: Packet, flow: number, meta: unknown): RecvCode {
     if (pkt.proto === PROTO_UDP || (pkt.proto === PROTO_ICMP && pkt.icmp !== undefined && pkt.icmp.inner.proto === PROTO_UDP)) {
-      return this.udp.receive(pkt, flow, meta);
+      return (this.udpHost ??= (this.udp as () => UdpHost)()).receive(pkt, flow, meta);
     }
     return this.tcp.receive(pkt, flow, meta);
   }
