@@ -50,6 +50,21 @@ function protoCode(p: number): number {
   return p === PROTO_TCP ? 1 : p === PROTO_UDP ? 2 : p === PROTO_SCTP ? 3 : 0;
 }
 
+/** iptables-save text of rules, printed on demand (explanations, observers) and kept while the rule lives. */
+const TEXT = new WeakMap<Rule, string>();
+
+/** A rule's -i / -o tests (Entry.iface). */
+export interface IfaceTest {
+  readonly hasIn: boolean;
+  readonly inPrefix: boolean;
+  readonly inName: string;
+  readonly inNeg: boolean;
+  readonly hasOut: boolean;
+  readonly outPrefix: boolean;
+  readonly outName: string;
+  readonly outNeg: boolean;
+}
+
 /**
  * An installed rule: the Rule data, its counters and its compiled form. Fields used on every
  * packet come first (V8 lays class fields out in declaration order: fewer cache lines touched).
@@ -64,7 +79,8 @@ export class Entry {
   readonly dstNeg: boolean;
   readonly proto: number;
   readonly protoNeg: boolean;
-  readonly hasIface: boolean;
+  /** -i / -o tests, when the rule has any (kube-proxy's rules rarely do: kept out of line). */
+  readonly iface: IfaceTest | null;
   // --- hot: inlined matches (see compile)
   /** A tcp/udp/sctp port test inlined (it is in the side-effect-free prefix of the matches). */
   hasPorts = false;
@@ -97,17 +113,7 @@ export class Entry {
    */
   id = -1;
   // --- cold
-  readonly inName: string;
-  readonly inPrefix: boolean;
-  readonly inNeg: boolean;
-  readonly hasIn: boolean;
-  readonly outName: string;
-  readonly outPrefix: boolean;
-  readonly outNeg: boolean;
-  readonly hasOut: boolean;
-  readonly jumpName: string;
-  /** Index key, when indexable: dst as int32 and (protoCode << 16 | dport); keyPP < 0 otherwise. */
-  readonly keyDst: number;
+  /** Index key, when indexable: dstAddr and (protoCode << 16 | dport); keyPP < 0 otherwise. */
   readonly keyPP: number;
   /** Compiled at COMMIT (needs the Netfilter's recent/nfacct state). */
   compiled = false;
@@ -120,7 +126,6 @@ export class Entry {
    */
   flowSafe = true;
   readonly rule: Rule;
-  private textCache: string | undefined;
 
   constructor(rule: Rule) {
     const h = rule.header;
@@ -133,23 +138,23 @@ export class Entry {
     this.proto = h.proto ? h.proto.num : 0;
     this.protoNeg = h.proto ? h.proto.neg : false;
     const i = h.inIface, o = h.outIface;
-    this.hasIface = !!i || !!o;
-    this.hasIn = !!i;
-    this.inPrefix = !!i && i.name.endsWith("+");
-    this.inName = i ? (this.inPrefix ? i.name.slice(0, -1) : i.name) : "";
-    this.inNeg = i ? i.neg : false;
-    this.hasOut = !!o;
-    this.outPrefix = !!o && o.name.endsWith("+");
-    this.outName = o ? (this.outPrefix ? o.name.slice(0, -1) : o.name) : "";
-    this.outNeg = o ? o.neg : false;
+    if (!i && !o) this.iface = null;
+    else {
+      const inPrefix = !!i && i.name.endsWith("+");
+      const outPrefix = !!o && o.name.endsWith("+");
+      this.iface = {
+        hasIn: !!i, inPrefix, inName: i ? (inPrefix ? i.name.slice(0, -1) : i.name) : "", inNeg: i ? i.neg : false,
+        hasOut: !!o, outPrefix, outName: o ? (outPrefix ? o.name.slice(0, -1) : o.name) : "", outNeg: o ? o.neg : false,
+      };
+    }
     this.rule = rule;
 
     const t = rule.target;
-    let tcode = T_NONE, jumpName = "", verdict: Verdict | null = null, mv = 0, mm = 0;
+    let tcode = T_NONE, verdict: Verdict | null = null, mv = 0, mm = 0;
     switch (t.kind) {
       case "none": break;
-      case "jump": tcode = T_JUMP; jumpName = t.chain; break;
-      case "goto": tcode = T_GOTO; jumpName = t.chain; break;
+      case "jump": tcode = T_JUMP; break;
+      case "goto": tcode = T_GOTO; break;
       case "RETURN": tcode = T_RETURN; break;
       case "MARK": tcode = T_MARK; mv = t.value; mm = t.mask; break;
       case "ACCEPT": tcode = T_VERDICT; verdict = V_ACCEPT; break;
@@ -167,7 +172,6 @@ export class Entry {
       }
     }
     this.tcode = tcode;
-    this.jumpName = jumpName;
     this.verdict = verdict;
     this.markValue = mv;
     this.markMask = mm;
@@ -186,7 +190,6 @@ export class Entry {
         if (!def.pure) break;
       }
     }
-    this.keyDst = this.dstAddr;
     this.keyPP = keyPP;
   }
 
@@ -253,13 +256,20 @@ export class Entry {
     e.compiled = this.compiled;
     e.perNode = this.perNode;
     e.flowSafe = this.flowSafe;
-    e.textCache = this.textCache;
     return e;
   }
 
   /** The rule in iptables-save form. */
   get text(): string {
-    return (this.textCache ??= printRule(this.rule));
+    let t = TEXT.get(this.rule);
+    if (t === undefined) TEXT.set(this.rule, (t = printRule(this.rule)));
+    return t;
+  }
+
+  /** The chain a jump or goto names ("" for other targets). */
+  get jumpName(): string {
+    const t = this.rule.target;
+    return t.kind === "jump" || t.kind === "goto" ? t.chain : "";
   }
 }
 
@@ -283,7 +293,7 @@ export class ChainIndex {
         others.push(pos);
         return;
       }
-      const k = (e.keyDst >>> 0) * 262144 + e.keyPP;
+      const k = (e.dstAddr >>> 0) * 262144 + e.keyPP;
       const g = groups.get(k);
       if (g) g.push(pos);
       else groups.set(k, [pos]);
@@ -301,10 +311,10 @@ export class ChainIndex {
     let off = 0;
     for (const g of groups.values()) {
       const e = entries[g[0]!]!;
-      let slot = ChainIndex.hash(e.keyDst, e.keyPP) & this.mask;
+      let slot = ChainIndex.hash(e.dstAddr, e.keyPP) & this.mask;
       while (this.used[slot]) slot = (slot + 1) & this.mask;
       this.used[slot] = 1;
-      this.keysDst[slot] = e.keyDst;
+      this.keysDst[slot] = e.dstAddr;
       this.keysPP[slot] = e.keyPP;
       this.starts[slot] = off;
       this.lens[slot] = g.length;
@@ -492,9 +502,10 @@ export class Evaluator {
         ((pkt.src & e.srcMask) === e.srcAddr) !== e.srcNeg &&
         ((pkt.dst & e.dstMask) === e.dstAddr) !== e.dstNeg &&
         (e.proto === 0 || (pkt.proto === e.proto) !== e.protoNeg);
-      if (ok && e.hasIface) {
-        if (e.hasIn) ok = (e.inPrefix ? ctx.inIface.startsWith(e.inName) : ctx.inIface === e.inName) !== e.inNeg;
-        if (ok && e.hasOut) ok = (e.outPrefix ? ctx.outIface.startsWith(e.outName) : ctx.outIface === e.outName) !== e.outNeg;
+      if (ok && e.iface !== null) {
+        const f = e.iface;
+        if (f.hasIn) ok = (f.inPrefix ? ctx.inIface.startsWith(f.inName) : ctx.inIface === f.inName) !== f.inNeg;
+        if (ok && f.hasOut) ok = (f.outPrefix ? ctx.outIface.startsWith(f.outName) : ctx.outIface === f.outName) !== f.outNeg;
       }
       if (ok && e.hasPorts) {
         ok = (pkt.sport >= e.sLo && pkt.sport <= e.sHi) !== e.sNeg && (pkt.dport >= e.dLo && pkt.dport <= e.dHi) !== e.dNeg;

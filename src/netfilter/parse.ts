@@ -40,6 +40,15 @@ export interface Loc {
   readonly line: number;
 }
 
+/** `-p` specs are shared between rules (one frozen object per protocol and negation). */
+const PROTO_SPECS = new Map<number, ProtoSpec>();
+function protoSpec(num: number, neg: boolean): ProtoSpec {
+  const k = num * 2 + (neg ? 1 : 0);
+  let s = PROTO_SPECS.get(k);
+  if (s === undefined) PROTO_SPECS.set(k, (s = Object.freeze({ num, neg })));
+  return s;
+}
+
 export function inputError(loc: Loc, field: string | undefined, detail: string, column?: number): InputError {
   return new InputError({ file: loc.file, line: loc.line, column, field }, detail);
 }
@@ -247,7 +256,7 @@ export function parseRuleSpec(tk: Tokens, from: number, chain: string, loc: Loc)
         const num = parseProto(a);
         if (num === undefined) fail(t, `unknown protocol "${a}" (svcsim knows tcp, udp, sctp, icmp, udplite, esp, ah, all and numbers)`, acol);
         if (num === 0 && neg) fail(t, "rule would never match protocol (! -p all)", acol);
-        header.proto = { num, neg };
+        header.proto = protoSpec(num, neg);
       }
       neg = false;
       continue;
