@@ -50,6 +50,9 @@ function protoCode(p: number): number {
   return p === PROTO_TCP ? 1 : p === PROTO_UDP ? 2 : p === PROTO_SCTP ? 3 : 0;
 }
 
+/** The closures of a rule whose matches are all inlined or dropped (most): one shared empty list. */
+const NO_MATCH_FNS: readonly MatchFn[] = Object.freeze([]);
+
 /** iptables-save text of rules, printed on demand (explanations, observers) and kept while the rule lives. */
 const TEXT = new WeakMap<Rule, string>();
 
@@ -95,7 +98,7 @@ export class Entry {
   ctNeg = false;
   /** Remaining match closures, in rule order. */
   nMatches = 0;
-  matches: MatchFn[] = [];
+  matches: readonly MatchFn[] = NO_MATCH_FNS;
   /** A trailing `-m statistic --mode random` inlined: P (or -1) and its negation. */
   statP31 = -1;
   statNeg = false;
@@ -232,7 +235,7 @@ export class Entry {
       if (def.perNamespace?.(m.data)) this.perNode = true;
       fns.push(def.compile(m.data, env));
     }
-    this.matches = fns;
+    this.matches = fns.length === 0 ? NO_MATCH_FNS : fns;
     this.nMatches = fns.length;
     if (this.statP31 >= 0) this.flowSafe = false;
     this.compiled = true;

@@ -40,6 +40,9 @@ export interface Loc {
   readonly line: number;
 }
 
+/** The match list of a rule without -m (shared: rules are never changed once parsed). */
+const NO_MATCHES: readonly MatchInstance[] = Object.freeze([]);
+
 /** `-p` specs are shared between rules (one frozen object per protocol and negation). */
 const PROTO_SPECS = new Map<number, ProtoSpec>();
 function protoSpec(num: number, neg: boolean): ProtoSpec {
@@ -340,7 +343,7 @@ export function parseRuleSpec(tk: Tokens, from: number, chain: string, loc: Loc)
   if (neg) fail("!", "a ! must be followed by an option", negCol);
 
   // Build the match instances (module parsers validate and normalise).
-  const matches: MatchInstance[] = instances.map((inst) => {
+  const matches: readonly MatchInstance[] = instances.length === 0 ? NO_MATCHES : instances.map((inst) => {
     const data = inst.def.parse(inst.opts, fail);
     if (inst.def.requiresProto) {
       const p = header.proto;
