@@ -31,7 +31,7 @@ import { PROTO_SCTP, PROTO_TCP, PROTO_UDP } from "../net/packet.ts";
 import { formatIPv4 } from "../net/ip.ts";
 import type { EvalContext, HookResult, TableName, TraversalObserver, Verdict } from "./types.ts";
 import type { Rule } from "./rule.ts";
-import { MATCHES, type MatchFn } from "./matches.ts";
+import { MATCHES, type InlineMatch, type MatchFn } from "./matches.ts";
 import type { MatchEnv } from "./recent.ts";
 import { printRule } from "./print.ts";
 import { hex } from "./format.ts";
@@ -52,6 +52,9 @@ function protoCode(p: number): number {
 
 /** The closures of a rule whose matches are all inlined or dropped (most): one shared empty list. */
 const NO_MATCH_FNS: readonly MatchFn[] = Object.freeze([]);
+
+/** An inlined port test (MatchDef.inline "ports"). */
+type InlinePorts = Extract<InlineMatch, { kind: "ports" }>;
 
 /** iptables-save text of rules, printed on demand (explanations, observers) and kept while the rule lives. */
 const TEXT = new WeakMap<Rule, string>();
@@ -86,13 +89,7 @@ export class Entry {
   readonly iface: IfaceTest | null;
   // --- hot: inlined matches (see compile)
   /** A tcp/udp/sctp port test inlined (it is in the side-effect-free prefix of the matches). */
-  hasPorts = false;
-  sLo = 0;
-  sHi = 65535;
-  sNeg = false;
-  dLo = 0;
-  dHi = 65535;
-  dNeg = false;
+  ports: InlinePorts | null = null;
   /** A `-m conntrack --ctstate` test inlined (in the side-effect-free prefix): mask, or 0. */
   ctStates = 0;
   ctNeg = false;
@@ -209,15 +206,17 @@ export class Entry {
     const ms = this.rule.matches;
     const fns: MatchFn[] = [];
     let pure = true;
+    let portsInlined = false;
     for (let k = 0; k < ms.length; k++) {
       const m = ms[k]!;
       const def = MATCHES[m.module]!;
       const inl = def.inline?.(m.data);
       if (inl?.kind === "true") continue;
-      if (inl?.kind === "ports" && pure && !this.hasPorts) {
-        this.hasPorts = true;
-        this.sLo = inl.sLo; this.sHi = inl.sHi; this.sNeg = inl.sNeg;
-        this.dLo = inl.dLo; this.dHi = inl.dHi; this.dNeg = inl.dNeg;
+      if (inl?.kind === "ports" && pure && !portsInlined) {
+        portsInlined = true;
+        // `-m tcp` with no port option is always true (-p tcp is checked by the header): dropped.
+        const noop = inl.sLo === 0 && inl.sHi === 65535 && !inl.sNeg && inl.dLo === 0 && inl.dHi === 65535 && !inl.dNeg;
+        if (!noop) this.ports = inl;
         continue;
       }
       if (inl?.kind === "ctstate" && pure && this.ctStates === 0 && inl.states !== 0) {
@@ -247,9 +246,7 @@ export class Entry {
    */
   copy(): Entry {
     const e = new Entry(this.rule);
-    e.hasPorts = this.hasPorts;
-    e.sLo = this.sLo; e.sHi = this.sHi; e.sNeg = this.sNeg;
-    e.dLo = this.dLo; e.dHi = this.dHi; e.dNeg = this.dNeg;
+    e.ports = this.ports;
     e.ctStates = this.ctStates;
     e.ctNeg = this.ctNeg;
     e.matches = this.matches;
@@ -510,8 +507,9 @@ export class Evaluator {
         if (f.hasIn) ok = (f.inPrefix ? ctx.inIface.startsWith(f.inName) : ctx.inIface === f.inName) !== f.inNeg;
         if (ok && f.hasOut) ok = (f.outPrefix ? ctx.outIface.startsWith(f.outName) : ctx.outIface === f.outName) !== f.outNeg;
       }
-      if (ok && e.hasPorts) {
-        ok = (pkt.sport >= e.sLo && pkt.sport <= e.sHi) !== e.sNeg && (pkt.dport >= e.dLo && pkt.dport <= e.dHi) !== e.dNeg;
+      if (ok && e.ports !== null) {
+        const pt = e.ports;
+        ok = (pkt.sport >= pt.sLo && pkt.sport <= pt.sHi) !== pt.sNeg && (pkt.dport >= pt.dLo && pkt.dport <= pt.dHi) !== pt.dNeg;
       }
       if (ok && e.ctStates !== 0) ok = ((ctx.ctstate & e.ctStates) !== 0) !== e.ctNeg;
       if (ok && e.nMatches !== 0) {
