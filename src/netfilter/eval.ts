@@ -53,6 +53,8 @@ function protoCode(p: number): number {
 /** The closures of a rule whose matches are all inlined or dropped (most): one shared empty list. */
 const NO_MATCH_FNS: readonly MatchFn[] = Object.freeze([]);
 
+const B_COMPILED = 1, B_PER_NODE = 2, B_NOT_FLOW_SAFE = 4;
+
 /** An inlined port test (MatchDef.inline "ports"). */
 type InlinePorts = Extract<InlineMatch, { kind: "ports" }>;
 
@@ -94,7 +96,6 @@ export class Entry {
   ctStates = 0;
   ctNeg = false;
   /** Remaining match closures, in rule order. */
-  nMatches = 0;
   matches: readonly MatchFn[] = NO_MATCH_FNS;
   /** A trailing `-m statistic --mode random` inlined: P (or -1) and its negation. */
   statP31 = -1;
@@ -104,8 +105,8 @@ export class Entry {
   /** Resolved at COMMIT. */
   jump: Chain | null = null;
   readonly verdict: Verdict | null;
-  readonly markValue: number;
-  readonly markMask: number;
+  /** MARK's (value, mask): newmark = (mark & ~mask) ^ value; null for other targets. */
+  readonly mark: { readonly value: number; readonly mask: number } | null;
   /**
    * Slot of this rule's packet/byte counters in each node's counter arrays (see netfilter.ts
    * TableVersion): assigned when the table version that owns the entry is installed; -1 before.
@@ -115,17 +116,26 @@ export class Entry {
   // --- cold
   /** Index key, when indexable: dstAddr and (protoCode << 16 | dport); keyPP < 0 otherwise. */
   readonly keyPP: number;
+  /** compiled / perNode / not flowSafe, as bits (one field for three flags: 320,000 rules at scale). */
+  private bits = 0;
+  readonly rule: Rule;
+
   /** Compiled at COMMIT (needs the Netfilter's recent/nfacct state). */
-  compiled = false;
+  get compiled(): boolean {
+    return (this.bits & B_COMPILED) !== 0;
+  }
   /** Some match keeps per-network-namespace state (recent list, nfacct object, nth counter). */
-  perNode = false;
+  get perNode(): boolean {
+    return (this.bits & B_PER_NODE) !== 0;
+  }
   /**
    * Every match is pure (MatchDef.pure: a function of the packet's addresses, protocol and ports,
    * ctstate, mark, interfaces and addrtype, without side effects) and no random statistic is
    * inlined: testing this rule gives the same answer for every packet of a flow (CounterLog).
    */
-  flowSafe = true;
-  readonly rule: Rule;
+  get flowSafe(): boolean {
+    return (this.bits & B_NOT_FLOW_SAFE) === 0;
+  }
 
   constructor(rule: Rule) {
     const h = rule.header;
@@ -173,8 +183,7 @@ export class Entry {
     }
     this.tcode = tcode;
     this.verdict = verdict;
-    this.markValue = mv;
-    this.markMask = mm;
+    this.mark = tcode === T_MARK ? { value: mv, mask: mm } : null;
 
     // Indexability.
     let keyPP = -1;
@@ -230,14 +239,13 @@ export class Entry {
         continue;
       }
       if (!def.pure) pure = false;
-      if (!def.pure) this.flowSafe = false;
-      if (def.perNamespace?.(m.data)) this.perNode = true;
+      if (!def.pure) this.bits |= B_NOT_FLOW_SAFE;
+      if (def.perNamespace?.(m.data)) this.bits |= B_PER_NODE;
       fns.push(def.compile(m.data, env));
     }
     this.matches = fns.length === 0 ? NO_MATCH_FNS : fns;
-    this.nMatches = fns.length;
-    if (this.statP31 >= 0) this.flowSafe = false;
-    this.compiled = true;
+    if (this.statP31 >= 0) this.bits |= B_NOT_FLOW_SAFE;
+    this.bits |= B_COMPILED;
   }
 
   /**
@@ -250,12 +258,9 @@ export class Entry {
     e.ctStates = this.ctStates;
     e.ctNeg = this.ctNeg;
     e.matches = this.matches;
-    e.nMatches = this.nMatches;
     e.statP31 = this.statP31;
     e.statNeg = this.statNeg;
-    e.compiled = this.compiled;
-    e.perNode = this.perNode;
-    e.flowSafe = this.flowSafe;
+    e.bits = this.bits;
     return e;
   }
 
@@ -379,7 +384,7 @@ function effectOf(e: Entry, markBefore: number, markAfter: number): string | und
     case T_JUMP: return `jump ${e.jumpName}`;
     case T_GOTO: return `goto ${e.jumpName}`;
     case T_RETURN: return "RETURN";
-    case T_MARK: return `MARK --set-xmark ${hex(e.markValue)}/${hex(e.markMask)} (mark ${hex(markBefore)} → ${hex(markAfter)})`;
+    case T_MARK: return `MARK --set-xmark ${hex(e.mark!.value)}/${hex(e.mark!.mask)} (mark ${hex(markBefore)} → ${hex(markAfter)})`;
     case T_NONE: return "count only (no target)";
     default: {
       const v = e.verdict!;
@@ -512,9 +517,9 @@ export class Evaluator {
         ok = (pkt.sport >= pt.sLo && pkt.sport <= pt.sHi) !== pt.sNeg && (pkt.dport >= pt.dLo && pkt.dport <= pt.dHi) !== pt.dNeg;
       }
       if (ok && e.ctStates !== 0) ok = ((ctx.ctstate & e.ctStates) !== 0) !== e.ctNeg;
-      if (ok && e.nMatches !== 0) {
+      if (ok && e.matches.length !== 0) {
         const ms = e.matches;
-        for (let i = 0; i < e.nMatches; i++) {
+        for (let i = 0; i < ms.length; i++) {
           if (!ms[i]!(pkt, ctx, effects)) {
             ok = false;
             break;
@@ -536,7 +541,7 @@ export class Evaluator {
         case T_NONE:
           break;
         case T_MARK:
-          ctx.mark = ((ctx.mark & ~e.markMask) ^ e.markValue) >>> 0;
+          ctx.mark = ((ctx.mark & ~e.mark!.mask) ^ e.mark!.value) >>> 0;
           break;
         case T_JUMP:
           depth++;
