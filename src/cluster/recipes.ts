@@ -126,15 +126,14 @@ export interface EndpointsInput extends ObjectInput {
 }
 
 function meta(kind: string, o: ObjectInput, now: Nanos, ownerRef?: string): ObjectMeta {
-  const m: ObjectMeta = {
-    name: o.name,
-    namespace: o.namespace,
-    labels: { ...(o.labels ?? {}) },
-    annotations: { ...(o.annotations ?? {}) },
-    uid: deterministicUid(kind, o.namespace, o.name, now),
-    creationTimestamp: now,
-  };
-  return ownerRef ? { ...m, ownerRef } : m;
+  const labels = { ...(o.labels ?? {}) };
+  const annotations = { ...(o.annotations ?? {}) };
+  const uid = deterministicUid(kind, o.namespace, o.name, now);
+  // Two plain literals (not a spread of one into the other): every pod's metadata then shares one
+  // hidden class instead of getting its own (~100 bytes each, 100,000 pods at 10,000 Services).
+  return ownerRef
+    ? { name: o.name, namespace: o.namespace, labels, annotations, uid, creationTimestamp: now, ownerRef }
+    : { name: o.name, namespace: o.namespace, labels, annotations, uid, creationTimestamp: now };
 }
 
 /** All of `selector` is in `labels`. An empty selector matches everything (Deployment semantics). */
