@@ -791,11 +791,9 @@ export class ClusterNetwork implements Wire {
 
   private sweep(node: NodeKernel): void {
     const now = this.sim.now;
-    node.ct.sweep(now);
+    const next = node.ct.sweepNext(now);
     node.sweepPending = false;
     if (node.ct.size === 0) return;
-    let next = Infinity;
-    for (const e of node.ct.entries()) if (e.expires < next) next = e.expires;
     node.sweepPending = true;
     this.sim.schedule(Math.max(now + this.config.conntrackSweepNs, next), this.kSweep, node.index);
   }

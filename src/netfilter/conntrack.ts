@@ -785,6 +785,21 @@ export class ConntrackTable {
     return n;
   }
 
+  /**
+   * sweep(now), and in the same pass the earliest expiry among the entries that remain (Infinity
+   * when none): what the datapath's periodic sweep needs to schedule the next one.
+   */
+  sweepNext(now: number): number {
+    let next = Infinity;
+    for (let e = this.head; e !== null; ) {
+      const after = e.nextConfirmed;
+      if (e.expires <= now) this.destroy(e, "timeout", now);
+      else if (e.expires < next) next = e.expires;
+      e = after;
+    }
+    return next;
+  }
+
   /** `conntrack -D` with a filter; returns the number of entries deleted. */
   delete(f: ConntrackFilter, now: number): number {
     let n = 0;
