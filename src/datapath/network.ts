@@ -170,6 +170,9 @@ export class NodeKernel {
   up = true;
   /** Interned FlowPaths of the current generation/addressing (see FlowPath). */
   paths = new Map<number, FlowPath[]>();
+  /** The last few paths interned or found (checked before hashing: consecutive misses repeat). */
+  recentPaths: (FlowPath | null)[] = [null, null, null, null];
+  recentNext = 0;
   pathsGen = -1;
   pathsRules: NodeRules | null = null;
   pathsAddressing: NodeAddressing | null = null;
@@ -697,17 +700,28 @@ export class ClusterNetwork implements Wire {
     const rules = node.rules, gen = rules.generation, log = this.pathLog;
     if (node.pathsGen !== gen || node.pathsRules !== rules || node.pathsAddressing !== node.addressing) {
       node.paths.clear();
+      node.recentPaths.fill(null);
       node.pathsGen = gen;
       node.pathsRules = rules;
       node.pathsAddressing = node.addressing;
     }
+    const recent = node.recentPaths;
+    for (let i = 0; i < recent.length; i++) {
+      const q = recent[i]!;
+      if (q !== null && q.matches(origin, ctstate, local, rulesEvaluated, log)) return q;
+    }
     const h = pathHash(ctstate, local, rulesEvaluated, log);
     let bucket = node.paths.get(h);
+    let p: FlowPath | undefined;
     if (bucket !== undefined) {
-      for (let i = 0; i < bucket.length; i++) if (bucket[i]!.matches(origin, ctstate, local, rulesEvaluated, log)) return bucket[i]!;
+      for (let i = 0; i < bucket.length && p === undefined; i++) if (bucket[i]!.matches(origin, ctstate, local, rulesEvaluated, log)) p = bucket[i]!;
     } else node.paths.set(h, (bucket = []));
-    const p = new FlowPath(rules, gen, node.addressing, ctstate, origin, local, rulesEvaluated, cost, log.table, log.slots());
-    bucket.push(p);
+    if (p === undefined) {
+      p = new FlowPath(rules, gen, node.addressing, ctstate, origin, local, rulesEvaluated, cost, log.table, log.slots());
+      bucket.push(p);
+    }
+    recent[node.recentNext] = p;
+    node.recentNext = (node.recentNext + 1) & 3;
     return p;
   }
 
