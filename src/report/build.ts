@@ -22,7 +22,7 @@
  * passes one rule set's shares, and requests to endpoints outside it are counted apart.
  */
 import type { RequestOutcomeRecord, TraceRecord } from "../engine/trace.ts";
-import { formatIPv4, tryParseHostPort, tryParseIPv4 } from "../net/ip.ts";
+import { formatIPv4, ipv4ToUnsigned, tryParseHostPort, tryParseIPv4 } from "../net/ip.ts";
 import {
   binomialCI,
   chiSquareGoodnessOfFit,
@@ -65,7 +65,7 @@ const Z95 = 1.959963984540054;
 
 // ---- small helpers --------------------------------------------------------------------------
 
-const key = (addr: number, port: number): number => (addr >>> 0) * 65536 + port; // ≥ 0: −1 means "none"
+const key = (addr: number, port: number): number => ipv4ToUnsigned(addr) * 65536 + port; // ≥ 0: −1 means "none"
 
 /** Smallest 1·10^k, 2·10^k or 5·10^k that is ≥ x (x > 0). */
 export function niceCeil(x: number): number {

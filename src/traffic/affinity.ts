@@ -7,7 +7,7 @@
  * Computed from the run's request and connection records alone: a request's client address is
  * the local address of the connection (TCP) or socket (UDP) that carried it.
  */
-import { formatIPv4 } from "../net/ip.ts";
+import { compareIPv4, formatIPv4, ipv4ToUnsigned } from "../net/ip.ts";
 import type { ConnectionRecord, RequestRecord } from "./types.ts";
 
 export interface ClientEndpointRow {
@@ -34,19 +34,19 @@ export function requestsByClientAndEndpoint(requests: readonly RequestRecord[], 
     const k = `${addr}|${r.endpointAddr}:${r.endpointPort}`;
     let a = acc.get(k);
     if (a === undefined) {
-      a = { clientAddr: addr, endpoint: `${formatIPv4(r.endpointAddr)}:${r.endpointPort}`, pod: r.servedBy, seen: new Set(), requests: 0, epKey: (r.endpointAddr >>> 0) * 65536 + r.endpointPort };
+      a = { clientAddr: addr, endpoint: `${formatIPv4(r.endpointAddr)}:${r.endpointPort}`, pod: r.servedBy, seen: new Set(), requests: 0, epKey: ipv4ToUnsigned(r.endpointAddr) * 65536 + r.endpointPort };
       acc.set(k, a);
     }
     a.requests++;
     a.seen.add(r.seenSrc);
   }
   return [...acc.values()]
-    .sort((x, y) => (x.clientAddr >>> 0) - (y.clientAddr >>> 0) || x.epKey - y.epKey)
+    .sort((x, y) => compareIPv4(x.clientAddr, y.clientAddr) || x.epKey - y.epKey)
     .map((a) => ({
       clientAddr: formatIPv4(a.clientAddr),
       endpoint: a.endpoint,
       pod: a.pod,
-      seenSources: [...a.seen].sort((p, q) => (p >>> 0) - (q >>> 0)).map(formatIPv4),
+      seenSources: [...a.seen].sort(compareIPv4).map(formatIPv4),
       requests: a.requests,
     }));
 }

@@ -28,6 +28,7 @@ import type { Simulation } from "../engine/sim.ts";
 import type { SimTime } from "../engine/time.ts";
 import { SECOND } from "../engine/time.ts";
 import type { Stream } from "../engine/rng.ts";
+import { compareIPv4 } from "../net/ip.ts";
 import type { Packet } from "../net/packet.ts";
 import { PROTO_ICMP, PROTO_TCP, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from "../net/packet.ts";
 import { RECV_CLOSED, RECV_ICMP, RECV_RST, RECV_SOCKET, type RecvCode, type SocketReceiver, type Wire } from "../datapath/wire.ts";
@@ -461,7 +462,7 @@ export class Conn {
 
 /** Socket order for listings and mass closes: local port, then remote address and port. */
 function compareConns(a: Conn, b: Conn): number {
-  return a.localPort - b.localPort || (a.remoteAddr >>> 0) - (b.remoteAddr >>> 0) || a.remotePort - b.remotePort;
+  return a.localPort - b.localPort || compareIPv4(a.remoteAddr, b.remoteAddr) || a.remotePort - b.remotePort;
 }
 
 /**
