@@ -166,16 +166,51 @@ function pathHash(ctstate: number, local: boolean, rulesEvaluated: number, log: 
   return h | 0;
 }
 
+/** One node's interned FlowPaths, valid for one (rules, generation, addressing); emptied on change. */
+class PathTable {
+  private readonly byHash = new Map<number, FlowPath[]>();
+  /** The last few paths interned or found (checked before hashing: consecutive misses repeat). */
+  private readonly recent: (FlowPath | null)[] = [null, null, null, null];
+  private recentNext = 0;
+  private gen = -1;
+  private rules: NodeRules | null = null;
+  private addressing: NodeAddressing | null = null;
+
+  /** The shared FlowPath for a walk recorded in `log` (a new one only for a path not taken yet). */
+  intern(node: NodeKernel, origin: Origin, ctstate: number, local: boolean, rulesEvaluated: number, cost: number, log: CounterLog): FlowPath {
+    const rules = node.rules, gen = rules.generation;
+    if (this.gen !== gen || this.rules !== rules || this.addressing !== node.addressing) {
+      this.byHash.clear();
+      this.recent.fill(null);
+      this.gen = gen;
+      this.rules = rules;
+      this.addressing = node.addressing;
+    }
+    const recent = this.recent;
+    for (let i = 0; i < recent.length; i++) {
+      const q = recent[i]!;
+      if (q !== null && q.matches(origin, ctstate, local, rulesEvaluated, log)) return q;
+    }
+    const h = pathHash(ctstate, local, rulesEvaluated, log);
+    let bucket = this.byHash.get(h);
+    let p: FlowPath | undefined;
+    if (bucket !== undefined) {
+      for (let i = 0; i < bucket.length && p === undefined; i++) if (bucket[i]!.matches(origin, ctstate, local, rulesEvaluated, log)) p = bucket[i]!;
+    } else this.byHash.set(h, (bucket = []));
+    if (p === undefined) {
+      p = new FlowPath(rules, gen, node.addressing, ctstate, origin, local, rulesEvaluated, cost, log.table, log.slots());
+      bucket.push(p);
+    }
+    recent[this.recentNext] = p;
+    this.recentNext = (this.recentNext + 1) & 3;
+    return p;
+  }
+}
+
 export class NodeKernel {
   up = true;
   /** Interned FlowPaths of the current generation/addressing (see FlowPath). */
-  paths = new Map<number, FlowPath[]>();
-  /** The last few paths interned or found (checked before hashing: consecutive misses repeat). */
-  recentPaths: (FlowPath | null)[] = [null, null, null, null];
-  recentNext = 0;
-  pathsGen = -1;
-  pathsRules: NodeRules | null = null;
-  pathsAddressing: NodeAddressing | null = null;
+  readonly paths = new PathTable();
   /** Rules evaluated on this node (kernel cost, linear semantics). */
   rulesEvaluated = 0;
   /** Packets processed by this node's netfilter. */
@@ -664,7 +699,7 @@ export class ClusterNetwork implements Wire {
       w = walkHooks(rules, node.addressing, pkt, origin, ctx, this.walkEst);
       node.rulesEvaluated += w.rulesEvaluated;
       if (this.config.pathCache && (w.fate === "local" || w.fate === "forward") && this.pathLog.replayable && this.pathLog.n > 0 && w.packet === pkt) {
-        const p = this.internPath(node, origin, st, w.fate === "local", w.rulesEvaluated, this.ruleCost(w));
+        const p = node.paths.intern(node, origin, st, w.fate === "local", w.rulesEvaluated, this.ruleCost(w), this.pathLog);
         if (dir === DIR_REPLY) e.pathReply = p;
         else e.pathOrig = p;
       }
@@ -690,39 +725,6 @@ export class ClusterNetwork implements Wire {
       case "forward":
         return this.forward(node, f, w.route, this.ruleCost(w));
     }
-  }
-
-  /**
-   * The node's shared FlowPath for the walk just recorded in pathLog (a new one only when no
-   * connection took this path yet under the node's current rules and addressing).
-   */
-  private internPath(node: NodeKernel, origin: Origin, ctstate: number, local: boolean, rulesEvaluated: number, cost: number): FlowPath {
-    const rules = node.rules, gen = rules.generation, log = this.pathLog;
-    if (node.pathsGen !== gen || node.pathsRules !== rules || node.pathsAddressing !== node.addressing) {
-      node.paths.clear();
-      node.recentPaths.fill(null);
-      node.pathsGen = gen;
-      node.pathsRules = rules;
-      node.pathsAddressing = node.addressing;
-    }
-    const recent = node.recentPaths;
-    for (let i = 0; i < recent.length; i++) {
-      const q = recent[i]!;
-      if (q !== null && q.matches(origin, ctstate, local, rulesEvaluated, log)) return q;
-    }
-    const h = pathHash(ctstate, local, rulesEvaluated, log);
-    let bucket = node.paths.get(h);
-    let p: FlowPath | undefined;
-    if (bucket !== undefined) {
-      for (let i = 0; i < bucket.length && p === undefined; i++) if (bucket[i]!.matches(origin, ctstate, local, rulesEvaluated, log)) p = bucket[i]!;
-    } else node.paths.set(h, (bucket = []));
-    if (p === undefined) {
-      p = new FlowPath(rules, gen, node.addressing, ctstate, origin, local, rulesEvaluated, cost, log.table, log.slots());
-      bucket.push(p);
-    }
-    recent[node.recentNext] = p;
-    node.recentNext = (node.recentNext + 1) & 3;
-    return p;
   }
 
   private ruleCost(w: WalkResult): number {

@@ -773,16 +773,9 @@ export class ConntrackTable {
 
   /** Removes every expired entry (reporting each through onDestroy). Returns how many. */
   sweep(now: number): number {
-    let n = 0;
-    for (let e = this.head; e !== null; ) {
-      const next = e.nextConfirmed;
-      if (e.expires <= now) {
-        this.destroy(e, "timeout", now);
-        n++;
-      }
-      e = next;
-    }
-    return n;
+    const before = this.nConfirmed;
+    this.sweepNext(now);
+    return before - this.nConfirmed;
   }
 
   /**
