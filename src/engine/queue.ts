@@ -8,28 +8,38 @@
  * an Int32Array of slot indices with the keys beside it, so sifting moves one integer and two
  * keys per level. All arrays grow by doubling.
  *
- * Event ids encode (slot, generation): a freed slot bumps its generation, so cancelling an id
- * whose event already ran (or was already cancelled) is a harmless no-op. Cancellation is lazy:
- * the slot is flagged and skipped when it reaches the top of the heap.
+ * Event ids encode (slot, generation) as slot · 256 + generation: a freed slot bumps its
+ * generation (1…255, then 1 again), so cancelling an id whose event already ran (or was already
+ * cancelled) is a harmless no-op unless the slot was reused a multiple of 255 times since — and
+ * the simulator's holders clear their ids when a timer fires or is cancelled, so a stale id is a
+ * bug that the generation merely makes harmless in practice. The encoding keeps ids below 2^30
+ * while fewer than 4M events are pending, so V8 stores them as small integers (a timer field of a
+ * socket is then no boxed double); beyond that they are still exact. Cancellation is lazy: the
+ * slot is flagged and skipped when it reaches the top of the heap.
  *
- * Two heaps share the slots: events due within FAR_NS of the last popped time go to the near
- * heap, later ones (timers: SYN retransmission, TIME_WAIT, conntrack sweeps — mostly cancelled or
- * outliving the run) to the far heap. pop() takes the smaller (time, seq) of the two tops, so the
- * order is exactly that of one heap; the near heap stays small and its sifts shallow.
+ * Events due within FAR_NS of the last popped time go to the near heap (packets on links, service
+ * times); later ones are timers (SYN retransmission, connect and request timeouts, TIME_WAIT,
+ * orphan sockets, conntrack sweeps), mostly cancelled or outliving the run. Timers come in a few
+ * fixed delays, and events pushed with the same delay (relative to the last popped time, which
+ * only grows) are due in push order: each such delay gets a lane, a FIFO ring (O(1) push and pop,
+ * like a kernel timer list per timeout), up to MAX_LANES of them; a far event whose delay has no
+ * lane (all taken) goes to the far heap. pop() takes the smallest (time, seq) among the near top,
+ * the far top and the lane fronts, so the order is exactly that of one heap.
  */
 
 /** Opaque handle returned by push(); pass it to cancel(). Never 0 (so 0 can mean "no timer"). */
 export type EventId = number;
 
-const SLOT_BITS = 26; // up to 67M simultaneously pending events
-const SLOT_LIMIT = 2 ** SLOT_BITS;
-const GEN_LIMIT = 2 ** 27; // SLOT_LIMIT * GEN_LIMIT = 2^53
+const SLOT_LIMIT = 2 ** 30; // pending events at most (slots index Int32Arrays)
+const GEN_LIMIT = 256; // generations 1…255 per slot
 const FREE = 0;
 const LIVE = 1;
 const CANCELLED = 2;
 
-/** Events further ahead than this (ns) wait in the far heap. */
+/** Events further ahead than this (ns) wait in a lane or the far heap. */
 const FAR_NS = 50_000_000;
+/** Lanes (distinct far delays) at most; an empty lane is given to the next new delay. */
+const MAX_LANES = 8;
 
 /** A binary min-heap of slot indices keyed by (time, seq), keys kept beside the indices. */
 class SlotHeap {
@@ -129,11 +139,81 @@ class SlotHeap {
   }
 }
 
+/** A FIFO ring of slots whose (time, seq) keys only grow: the events of one far delay. */
+class Lane {
+  delay = -1;
+  slots: Int32Array;
+  times: Float64Array;
+  seqs: Float64Array;
+  head = 0;
+  n = 0;
+  mask: number;
+
+  constructor(cap: number) {
+    this.slots = new Int32Array(cap);
+    this.times = new Float64Array(cap);
+    this.seqs = new Float64Array(cap);
+    this.mask = cap - 1;
+  }
+
+  push(slot: number, t: number, q: number): void {
+    if (this.n === this.slots.length) this.grow();
+    const i = (this.head + this.n) & this.mask;
+    this.slots[i] = slot;
+    this.times[i] = t;
+    this.seqs[i] = q;
+    this.n++;
+  }
+
+  private grow(): void {
+    const cap = this.slots.length * 2;
+    const slots = new Int32Array(cap), times = new Float64Array(cap), seqs = new Float64Array(cap);
+    for (let k = 0; k < this.n; k++) {
+      const i = (this.head + k) & this.mask;
+      slots[k] = this.slots[i]!;
+      times[k] = this.times[i]!;
+      seqs[k] = this.seqs[i]!;
+    }
+    this.slots = slots;
+    this.times = times;
+    this.seqs = seqs;
+    this.head = 0;
+    this.mask = cap - 1;
+  }
+
+  removeTop(): void {
+    this.head = (this.head + 1) & this.mask;
+    this.n--;
+  }
+
+  /** Keeps the entries `keep` accepts, in order. */
+  filter(keep: (slot: number) => boolean): void {
+    let w = 0;
+    for (let k = 0; k < this.n; k++) {
+      const i = (this.head + k) & this.mask;
+      const slot = this.slots[i]!;
+      if (!keep(slot)) continue;
+      const j = (this.head + w) & this.mask;
+      this.slots[j] = slot;
+      this.times[j] = this.times[i]!;
+      this.seqs[j] = this.seqs[i]!;
+      w++;
+    }
+    this.n = w;
+  }
+}
+
 export class EventQueue {
   private cap: number;
   private readonly near: SlotHeap;
   private readonly far: SlotHeap;
-  private live = 0; // entries not cancelled (both heaps)
+  private readonly lanes: Lane[] = [];
+  /** Where the earliest event is (set by first()): 0 near, 1 far, 2 + i lane i, −1 none. */
+  private at = -1;
+  /** Its time, and whether `at`/`atTime` still hold (no push, cancel or pop since first()). */
+  private atTime = Infinity;
+  private atValid = false;
+  private live = 0; // entries not cancelled (heaps and lanes)
   private kinds: Int32Array;
   private nums: Float64Array;
   private objs: unknown[];
@@ -209,26 +289,51 @@ export class EventQueue {
     this.objs[slot] = obj;
     this.states[slot] = LIVE;
     this.live++;
-    (time - this.time > FAR_NS ? this.far : this.near).push(slot, time, seq);
-    return this.gens[slot]! * SLOT_LIMIT + slot;
+    this.atValid = false;
+    const delay = time - this.time;
+    if (delay <= FAR_NS) this.near.push(slot, time, seq);
+    else this.pushFar(slot, time, seq, delay);
+    return slot * GEN_LIMIT + this.gens[slot]!;
+  }
+
+  private pushFar(slot: number, time: number, seq: number, delay: number): void {
+    const lanes = this.lanes;
+    let free: Lane | null = null;
+    for (let i = 0; i < lanes.length; i++) {
+      const l = lanes[i]!;
+      if (l.delay === delay) return l.push(slot, time, seq);
+      if (l.n === 0 && free === null) free = l;
+    }
+    if (free === null && lanes.length < MAX_LANES) lanes.push((free = new Lane(16)));
+    if (free === null) return this.far.push(slot, time, seq);
+    free.delay = delay;
+    free.push(slot, time, seq);
   }
 
   /** Cancels a pending event; false when it already ran, was cancelled, or never existed. */
   cancel(id: EventId): boolean {
     if (!(id > 0)) return false;
-    const slot = id % SLOT_LIMIT;
-    const gen = Math.floor(id / SLOT_LIMIT);
+    const slot = Math.floor(id / GEN_LIMIT);
+    const gen = id % GEN_LIMIT;
     if (slot >= this.cap || this.gens[slot] !== gen || this.states[slot] !== LIVE) return false;
     this.states[slot] = CANCELLED;
     this.objs[slot] = undefined; // release the reference early
     this.live--;
+    this.atValid = false;
     // Lazy deletion keeps cancelled entries in the heaps; rebuild when they dominate, so
     // repeatedly re-armed long timers (e.g. 5-day TCP timeouts) cannot bloat them.
-    if (this.near.n + this.far.n - this.live > this.live + 4096) this.compact();
+    if (this.stored() - this.live > this.live + 4096) this.compact();
     return true;
   }
 
-  /** Rebuilds both heaps without cancelled entries. */
+  /** Entries held, cancelled ones included. */
+  private stored(): number {
+    let n = this.near.n + this.far.n;
+    for (const l of this.lanes) n += l.n;
+    return n;
+  }
+
+  /** Rebuilds the heaps and lanes without cancelled entries. */
   private compact(): void {
     const keep = (slot: number): boolean => {
       if (this.states[slot] !== CANCELLED) return true;
@@ -237,27 +342,63 @@ export class EventQueue {
     };
     this.near.filter(keep);
     this.far.filter(keep);
+    for (const l of this.lanes) l.filter(keep);
+    this.atValid = false;
   }
 
   /** Whether an id refers to an event that is still pending. */
   isPending(id: EventId): boolean {
     if (!(id > 0)) return false;
-    const slot = id % SLOT_LIMIT;
-    return slot < this.cap && this.gens[slot] === Math.floor(id / SLOT_LIMIT) && this.states[slot] === LIVE;
+    const slot = Math.floor(id / GEN_LIMIT);
+    return slot < this.cap && this.gens[slot] === id % GEN_LIMIT && this.states[slot] === LIVE;
   }
 
-  /** The heap holding the earliest live event (cancelled tops dropped), or null when empty. */
-  private first(): SlotHeap | null {
+  /**
+   * Finds the earliest live event (dropping cancelled tops on the way) and notes where it is in
+   * `at`; returns its time, or Infinity when the queue is empty.
+   */
+  private first(): number {
+    if (this.atValid) return this.atTime;
     const near = this.near, far = this.far, states = this.states;
-    while (near.n > 0 && states[near.heap[0]!] === CANCELLED) this.drop(near);
-    while (far.n > 0 && states[far.heap[0]!] === CANCELLED) this.drop(far);
-    if (far.n === 0) return near.n > 0 ? near : null;
-    if (near.n === 0) return far;
-    const nt = near.hTime[0]!, ft = far.hTime[0]!;
-    return nt < ft || (nt === ft && near.hSeq[0]! < far.hSeq[0]!) ? near : far;
+    while (near.n > 0 && states[near.heap[0]!] === CANCELLED) this.dropTop(near);
+    while (far.n > 0 && states[far.heap[0]!] === CANCELLED) this.dropTop(far);
+    let t = Infinity, q = 0, at = -1;
+    if (near.n > 0) {
+      t = near.hTime[0]!;
+      q = near.hSeq[0]!;
+      at = 0;
+    }
+    if (far.n > 0) {
+      const ft = far.hTime[0]!;
+      if (ft < t || (ft === t && far.hSeq[0]! < q)) {
+        t = ft;
+        q = far.hSeq[0]!;
+        at = 1;
+      }
+    }
+    const lanes = this.lanes;
+    for (let i = 0; i < lanes.length; i++) {
+      const l = lanes[i]!;
+      while (l.n > 0 && states[l.slots[l.head]!] === CANCELLED) {
+        const slot = l.slots[l.head]!;
+        l.removeTop();
+        this.releaseSlot(slot);
+      }
+      if (l.n === 0) continue;
+      const lt = l.times[l.head]!;
+      if (lt < t || (lt === t && l.seqs[l.head]! < q)) {
+        t = lt;
+        q = l.seqs[l.head]!;
+        at = 2 + i;
+      }
+    }
+    this.at = at;
+    this.atTime = t;
+    this.atValid = true;
+    return t;
   }
 
-  private drop(h: SlotHeap): void {
+  private dropTop(h: SlotHeap): void {
     const top = h.heap[0]!;
     h.removeTop();
     this.releaseSlot(top);
@@ -265,8 +406,7 @@ export class EventQueue {
 
   /** Time of the next pending event, or Infinity when none. */
   peekTime(): number {
-    const h = this.first();
-    return h === null ? Infinity : h.hTime[0]!;
+    return this.first();
   }
 
   /**
@@ -274,24 +414,43 @@ export class EventQueue {
    * Returns false (and leaves the fields alone) when the queue is empty.
    */
   pop(): boolean {
-    const h = this.first();
-    if (h === null) return false;
-    const slot = h.heap[0]!;
-    this.time = h.hTime[0]!;
+    const t = this.first();
+    const at = this.at;
+    if (at < 0) return false;
+    this.atValid = false;
+    let slot: number;
+    if (at < 2) {
+      const h = at === 0 ? this.near : this.far;
+      slot = h.heap[0]!;
+      h.removeTop();
+    } else {
+      const l = this.lanes[at - 2]!;
+      slot = l.slots[l.head]!;
+      l.removeTop();
+    }
+    this.time = t;
     this.kind = this.kinds[slot]!;
     this.num = this.nums[slot]!;
     this.obj = this.objs[slot];
-    this.id = this.gens[slot]! * SLOT_LIMIT + slot;
+    this.id = slot * GEN_LIMIT + this.gens[slot]!;
     this.live--;
-    this.drop(h);
+    this.releaseSlot(slot);
     return true;
   }
 
   /** Drops every pending event. */
   clear(): void {
-    while (this.near.n > 0) this.drop(this.near);
-    while (this.far.n > 0) this.drop(this.far);
+    while (this.near.n > 0) this.dropTop(this.near);
+    while (this.far.n > 0) this.dropTop(this.far);
+    for (const l of this.lanes) {
+      while (l.n > 0) {
+        const slot = l.slots[l.head]!;
+        l.removeTop();
+        this.releaseSlot(slot);
+      }
+    }
     this.live = 0;
+    this.atValid = false;
   }
 
   private releaseSlot(slot: number): void {

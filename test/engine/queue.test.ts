@@ -93,11 +93,17 @@ describe("EventQueue heap property vs a sorted reference", () => {
 
   // Delays up to 50 ns keep everything in the near heap; up to 200 ms and a mix of both exercise
   // the far heap (events beyond 50 ms) and ties between the two heaps' tops.
+  // Fixed far delays (timers: 1 s SYN RTO, 60 s TIME_WAIT, …) go to FIFO lanes; more distinct
+  // delays than lanes overflow to the far heap; near ones mixed in tie with lane fronts.
+  const fixed = (delays: number[]) => (r: number) => delays[Math.floor(r * delays.length)]!;
   it.each([
-    { name: "near only", delay: () => 50, seed: 777 },
-    { name: "near and far", delay: () => 200_000_000, seed: 778 },
-    { name: "mixed, with ties across heaps", delay: (r: number) => (r < 0.5 ? 3 : 60_000_000), seed: 779 },
-  ])("interleaved pushes, pops and cancels (20k ops) match a sorted-array reference: $name", ({ delay, seed }) => {
+    { name: "near only", delay: () => 50, seed: 777, exact: false },
+    { name: "near and far", delay: () => 200_000_000, seed: 778, exact: false },
+    { name: "mixed, with ties across heaps", delay: (r: number) => (r < 0.5 ? 3 : 60_000_000), seed: 779, exact: false },
+    { name: "fixed far delays (timer lanes)", delay: fixed([1_000_000_000, 60_000_000_000, 60_000_000_000, 2_000_000_000]), seed: 780, exact: true },
+    { name: "more fixed delays than lanes", delay: fixed(Array.from({ length: 12 }, (_, i) => 100_000_000 * (i + 1))), seed: 781, exact: true },
+    { name: "lanes and near events, with ties", delay: fixed([0, 7, 60_000_001, 60_000_001, 120_000_002]), seed: 782, exact: true },
+  ])("interleaved pushes, pops and cancels (20k ops) match a sorted-array reference: $name", ({ delay, seed, exact }) => {
     const rng = new RngRoot(seed).stream("test/heap-interleaved");
     const q = new EventQueue(8);
     type Ev = { t: number; seq: number; id: number };
@@ -118,7 +124,8 @@ describe("EventQueue heap property vs a sorted reference", () => {
     for (let i = 0; i < 20_000; i++) {
       const r = rng.next();
       if (r < 0.55) {
-        const t = now + rng.int(0, delay(rng.next()));
+        const d = delay(rng.next());
+        const t = now + (exact ? d : rng.int(0, d));
         const e = { t, seq: i, id: q.push(t, 1, i) };
         insert(e);
         ids.push(e);
@@ -140,13 +147,41 @@ describe("EventQueue heap property vs a sorted reference", () => {
   });
 });
 
+describe("event ids", () => {
+  it("stay small integers (no boxed doubles in timer fields) and never 0", () => {
+    const q = new EventQueue(16);
+    const ids: number[] = [];
+    for (let i = 0; i < 100_000; i++) ids.push(q.push(i * 60_000_000_000, 1, i));
+    expect(ids.filter((id) => !(Number.isInteger(id) && id > 0 && id < 2 ** 30))).toEqual([]);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it.each([1, 2, 254, 255, 256, 1000])("an id is stale after its slot was reused %i times", (reuses) => {
+    const q = new EventQueue(16);
+    const first = q.push(1, 1, 0);
+    expect(q.pop()).toBe(true);
+    let last = first;
+    for (let i = 0; i < reuses; i++) {
+      last = q.push(1, 1, i);
+      expect(q.pop()).toBe(true);
+    }
+    const live = q.push(2, 1, -1);
+    // The old ids name events that ran: cancelling them is a no-op unless the slot's generation
+    // wrapped exactly (every 255 reuses), the documented limit of the guard.
+    expect(q.cancel(last)).toBe(false);
+    if ((reuses + 1) % 255 !== 0) expect(q.cancel(first)).toBe(false);
+    expect(q.isPending(live)).toBe(true);
+  });
+});
+
 describe("compaction after mass cancellation", () => {
   it.each([1, 2, 3])("random times, 90%% cancelled (seed %i): pops stay in (time, seq) order", (seed) => {
     const rng = new RngRoot(seed).stream("queue/compact");
     const q = new EventQueue(16);
     const ids: { id: number; time: number; seq: number }[] = [];
     for (let i = 0; i < 20_000; i++) {
-      const time = rng.int(0, 1_000_000);
+      // A third of them in timer lanes (fixed far delays), so compaction filters lanes too.
+      const time = i % 3 === 0 ? [60_000_000_000, 1_000_000_000][i % 2]! : rng.int(0, 1_000_000);
       ids.push({ id: q.push(time, 1, i), time, seq: i });
     }
     const kept = ids.filter(() => rng.next() >= 0.9);
