@@ -166,6 +166,125 @@ function pathHash(ctstate: number, local: boolean, rulesEvaluated: number, log: 
   return h | 0;
 }
 
+/**
+ * The flow table: which FlowPath an established packet takes, keyed by what its filter walk read
+ * — ingress origin, ctstate, source and destination address, protocol (after conntrack's
+ * destination rewrite) and, only when some rule tested it, one port. Connections that differ only
+ * in ports their walk never looked at (a client's successive connections to one endpoint: a new
+ * source port each, and a new destination port for their replies) then share one walk per node
+ * and direction, as OVS megaflows share one upcall among the microflows that differ only in
+ * fields the rules never examined. A walk that read both ports (CounterLog.readsSport and
+ * readsDport) is not shared. The remaining inputs of a walk are fixed per key: the mark is 0 on
+ * arrival, the interfaces follow from the origin and the route to the destination, addrtype from
+ * the addresses and the node's addressing, and every visited rule is flowSafe.
+ * Open addressing, linear probing; emptied with its PathTable, and when full.
+ */
+const FLOW_TABLE_MAX = 1 << 16;
+/** What a FlowTable key holds of the ports. */
+const FK_NO_PORT = 0, FK_DPORT = 1, FK_SPORT = 2;
+
+class FlowTable {
+  private src = new Int32Array(0);
+  private dst = new Int32Array(0);
+  /** proto << 16 | the kept port (0 when none), −1 for a free slot. */
+  private pp = new Int32Array(0);
+  /** ctstate | kind << 24. */
+  private stk = new Int32Array(0);
+  private origins: (Origin | null)[] = [];
+  private paths: (FlowPath | null)[] = [];
+  private mask = -1;
+  private n = 0;
+  /** Bit k set when some key of kind k is held (lookups skip the others). */
+  private kinds = 0;
+
+  private static hash(stk: number, src: number, dst: number, pp: number): number {
+    let h = Math.imul(src ^ 0x2545f491, 0x9e3779b1) ^ dst;
+    h = Math.imul(h ^ (h >>> 15), 0x85ebca77) ^ pp ^ Math.imul(stk, 0x27d4eb2f);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae3d);
+    return h ^ (h >>> 16);
+  }
+
+  find(origin: Origin, st: number, pkt: Packet): FlowPath | null {
+    const kinds = this.kinds;
+    if (kinds === 0) return null;
+    const src = pkt.src | 0, dst = pkt.dst | 0, proto = pkt.proto << 16;
+    let p: FlowPath | null = null;
+    if ((kinds & (1 << FK_NO_PORT)) !== 0) p = this.probe(origin, st | (FK_NO_PORT << 24), src, dst, proto);
+    if (p === null && (kinds & (1 << FK_DPORT)) !== 0) p = this.probe(origin, st | (FK_DPORT << 24), src, dst, proto | pkt.dport);
+    if (p === null && (kinds & (1 << FK_SPORT)) !== 0) p = this.probe(origin, st | (FK_SPORT << 24), src, dst, proto | pkt.sport);
+    return p;
+  }
+
+  private probe(origin: Origin, stk: number, src: number, dst: number, pp: number): FlowPath | null {
+    const mask = this.mask;
+    for (let i = FlowTable.hash(stk, src, dst, pp) & mask; ; i = (i + 1) & mask) {
+      const k = this.pp[i]!;
+      if (k === -1) return null;
+      if (k === pp && this.dst[i] === dst && this.src[i] === src && this.stk[i] === stk && this.origins[i] === origin) return this.paths[i]!;
+    }
+  }
+
+  /** Records the path of a walk of `pkt` that read the source / destination port or not. */
+  add(origin: Origin, st: number, pkt: Packet, readSport: boolean, readDport: boolean, p: FlowPath): void {
+    if (readSport && readDport) return;
+    const kind = readDport ? FK_DPORT : readSport ? FK_SPORT : FK_NO_PORT;
+    if ((this.n + 1) * 2 > this.pp.length) {
+      if (this.pp.length >= FLOW_TABLE_MAX) this.clear();
+      else this.resize(Math.max(256, this.pp.length * 2));
+    }
+    const src = pkt.src | 0, dst = pkt.dst | 0;
+    const pp = (pkt.proto << 16) | (kind === FK_DPORT ? pkt.dport : kind === FK_SPORT ? pkt.sport : 0);
+    const stk = st | (kind << 24);
+    const mask = this.mask;
+    let i = FlowTable.hash(stk, src, dst, pp) & mask;
+    for (; this.pp[i] !== -1; i = (i + 1) & mask) {
+      if (this.pp[i] === pp && this.dst[i] === dst && this.src[i] === src && this.stk[i] === stk && this.origins[i] === origin) {
+        this.paths[i] = p;
+        return;
+      }
+    }
+    this.src[i] = src;
+    this.dst[i] = dst;
+    this.pp[i] = pp;
+    this.stk[i] = stk;
+    this.origins[i] = origin;
+    this.paths[i] = p;
+    this.n++;
+    this.kinds |= 1 << kind;
+  }
+
+  private resize(cap: number): void {
+    const { src, dst, pp, stk, origins, paths } = this;
+    this.src = new Int32Array(cap);
+    this.dst = new Int32Array(cap);
+    this.pp = new Int32Array(cap).fill(-1);
+    this.stk = new Int32Array(cap);
+    this.origins = new Array<Origin | null>(cap).fill(null);
+    this.paths = new Array<FlowPath | null>(cap).fill(null);
+    this.mask = cap - 1;
+    for (let j = 0; j < pp.length; j++) {
+      if (pp[j] === -1) continue;
+      let i = FlowTable.hash(stk[j]!, src[j]!, dst[j]!, pp[j]!) & this.mask;
+      while (this.pp[i] !== -1) i = (i + 1) & this.mask;
+      this.src[i] = src[j]!;
+      this.dst[i] = dst[j]!;
+      this.pp[i] = pp[j]!;
+      this.stk[i] = stk[j]!;
+      this.origins[i] = origins[j]!;
+      this.paths[i] = paths[j]!;
+    }
+  }
+
+  clear(): void {
+    if (this.n === 0) return;
+    this.pp.fill(-1);
+    this.origins.fill(null);
+    this.paths.fill(null);
+    this.n = 0;
+    this.kinds = 0;
+  }
+}
+
 /** One node's interned FlowPaths, valid for one (rules, generation, addressing); emptied on change. */
 class PathTable {
   private readonly byHash = new Map<number, FlowPath[]>();
@@ -175,17 +294,37 @@ class PathTable {
   private gen = -1;
   private rules: NodeRules | null = null;
   private addressing: NodeAddressing | null = null;
+  /** Established packets' paths by header (see FlowTable), same validity as the interned paths. */
+  private readonly flows = new FlowTable();
 
-  /** The shared FlowPath for a walk recorded in `log` (a new one only for a path not taken yet). */
-  intern(node: NodeKernel, origin: Origin, ctstate: number, local: boolean, rulesEvaluated: number, cost: number, log: CounterLog): FlowPath {
+  /** Empties the table when the node's rules, their generation or its addressing changed. */
+  private validate(node: NodeKernel): void {
     const rules = node.rules, gen = rules.generation;
     if (this.gen !== gen || this.rules !== rules || this.addressing !== node.addressing) {
       this.byHash.clear();
       this.recent.fill(null);
+      this.flows.clear();
       this.gen = gen;
       this.rules = rules;
       this.addressing = node.addressing;
     }
+  }
+
+  /** The path an established packet with this header takes, when a walk of an equal header recorded one (FlowTable). */
+  flow(node: NodeKernel, origin: Origin, ctstate: number, pkt: Packet): FlowPath | null {
+    this.validate(node);
+    return this.flows.find(origin, ctstate, pkt);
+  }
+
+  /** Records `p` as the path of established packets with this header (FlowTable.add). */
+  addFlow(origin: Origin, ctstate: number, pkt: Packet, readSport: boolean, readDport: boolean, p: FlowPath): void {
+    this.flows.add(origin, ctstate, pkt, readSport, readDport, p);
+  }
+
+  /** The shared FlowPath for a walk recorded in `log` (a new one only for a path not taken yet). */
+  intern(node: NodeKernel, origin: Origin, ctstate: number, local: boolean, rulesEvaluated: number, cost: number, log: CounterLog): FlowPath {
+    this.validate(node);
+    const rules = node.rules, gen = rules.generation;
     const recent = this.recent;
     for (let i = 0; i < recent.length; i++) {
       const q = recent[i]!;
@@ -295,8 +434,12 @@ export class ClusterNetwork implements Wire {
   packetsSent = 0;
   /** Packets whose fate was recorded. */
   packetsFated = 0;
-  /** Established packets that replayed a cached path / walked the hooks (see FlowPath). */
+  /**
+   * Established packets that replayed their connection's cached path / another connection's path
+   * found by header (FlowTable) / walked the hooks (see FlowPath).
+   */
   pathHits = 0;
+  flowHits = 0;
   pathMisses = 0;
   readonly fateCounts = new Float64Array(FATE_REASONS.length);
   private readonly walkNew: WalkOptions;
@@ -681,10 +824,17 @@ export class ClusterNetwork implements Wire {
     } else if (e !== null) {
       pkt = manipDst(e, dir, pkt);
       const rules = node.rules;
-      const fp = (dir === DIR_REPLY ? e.pathReply : e.pathOrig) as FlowPath | null;
+      let fp = (dir === DIR_REPLY ? e.pathReply : e.pathOrig) as FlowPath | null;
       if (fp !== null && fp.rules === rules && fp.gen === rules.generation && fp.addressing === node.addressing && fp.ctstate === st && fp.origin === origin) {
-        // Path cache hit (see FlowPath): the walk's counters, cost and decision, without the walk.
         this.pathHits++;
+      } else if (this.config.pathCache && (fp = node.paths.flow(node, origin, st, pkt)) !== null) {
+        // Another connection's walk with this header (FlowTable): this connection's path from now on.
+        this.flowHits++;
+        if (dir === DIR_REPLY) e.pathReply = fp;
+        else e.pathOrig = fp;
+      }
+      if (fp !== null) {
+        // Path cache hit (see FlowPath): the walk's counters, cost and decision, without the walk.
         rules.replayCounters(fp.table, fp.slots, pkt.len);
         node.rulesEvaluated += fp.rulesEvaluated;
         f.pkt = manipSrc(e, dir, pkt);
@@ -702,6 +852,7 @@ export class ClusterNetwork implements Wire {
         const p = node.paths.intern(node, origin, st, w.fate === "local", w.rulesEvaluated, this.ruleCost(w), this.pathLog);
         if (dir === DIR_REPLY) e.pathReply = p;
         else e.pathOrig = p;
+        node.paths.addFlow(origin, st, pkt, this.pathLog.readsSport, this.pathLog.readsDport, p);
       }
       pkt = w.fate === "local" || w.fate === "forward" ? manipSrc(e, dir, w.packet) : w.packet;
     } else {

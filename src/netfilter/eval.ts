@@ -53,7 +53,10 @@ function protoCode(p: number): number {
 /** The closures of a rule whose matches are all inlined or dropped (most): one shared empty list. */
 const NO_MATCH_FNS: readonly MatchFn[] = Object.freeze([]);
 
-const B_COMPILED = 1, B_PER_NODE = 2, B_NOT_FLOW_SAFE = 4;
+const B_COMPILED = 1, B_PER_NODE = 2;
+/** Entry.bits a CounterLog must hear of (see Evaluator.run): a rule that is not flowSafe, or reads the source port. */
+export const B_NOT_FLOW_SAFE = 4, B_READS_SPORT = 8, B_READS_DPORT = 16;
+const B_LOGGED = B_NOT_FLOW_SAFE | B_READS_SPORT | B_READS_DPORT;
 
 /** An inlined port test (MatchDef.inline "ports"). */
 type InlinePorts = Extract<InlineMatch, { kind: "ports" }>;
@@ -116,8 +119,8 @@ export class Entry {
   // --- cold
   /** Index key, when indexable: dstAddr and (protoCode << 16 | dport); keyPP < 0 otherwise. */
   readonly keyPP: number;
-  /** compiled / perNode / not flowSafe, as bits (one field for three flags: 320,000 rules at scale). */
-  private bits = 0;
+  /** compiled / perNode / not flowSafe / reads the source / destination port, as bits (one field for five flags: 320,000 rules at scale). */
+  bits = 0;
   readonly rule: Rule;
 
   /** Compiled at COMMIT (needs the Netfilter's recent/nfacct state). */
@@ -135,6 +138,17 @@ export class Entry {
    */
   get flowSafe(): boolean {
     return (this.bits & B_NOT_FLOW_SAFE) === 0;
+  }
+  /**
+   * Some test of this rule reads the packet's source port (a --sport range, multiport --sports or
+   * --ports): its answer may differ between connections of the same addresses and destination port.
+   */
+  get readsSport(): boolean {
+    return (this.bits & B_READS_SPORT) !== 0;
+  }
+  /** Likewise for the destination port (a --dport range, multiport --dports or --ports). */
+  get readsDport(): boolean {
+    return (this.bits & B_READS_DPORT) !== 0;
   }
 
   constructor(rule: Rule) {
@@ -226,6 +240,8 @@ export class Entry {
         // `-m tcp` with no port option is always true (-p tcp is checked by the header): dropped.
         const noop = inl.sLo === 0 && inl.sHi === 65535 && !inl.sNeg && inl.dLo === 0 && inl.dHi === 65535 && !inl.dNeg;
         if (!noop) this.ports = inl;
+        if (def.readsSport?.(m.data)) this.bits |= B_READS_SPORT;
+        if (def.readsDport?.(m.data)) this.bits |= B_READS_DPORT;
         continue;
       }
       if (inl?.kind === "ctstate" && pure && this.ctStates === 0 && inl.states !== 0) {
@@ -241,6 +257,8 @@ export class Entry {
       if (!def.pure) pure = false;
       if (!def.pure) this.bits |= B_NOT_FLOW_SAFE;
       if (def.perNamespace?.(m.data)) this.bits |= B_PER_NODE;
+      if (def.readsSport?.(m.data)) this.bits |= B_READS_SPORT;
+      if (def.readsDport?.(m.data)) this.bits |= B_READS_DPORT;
       fns.push(def.compile(m.data, env));
     }
     this.matches = fns.length === 0 ? NO_MATCH_FNS : fns;
@@ -406,6 +424,12 @@ export class CounterLog {
   ids: number[] = [];
   n = 0;
   replayable = true;
+  /**
+   * Some rule the traversals tested reads the source / destination port (Entry.readsSport,
+   * readsDport), or a chain's index was looked up with the destination port.
+   */
+  readsSport = false;
+  readsDport = false;
   table: unknown = null;
   /** @internal Handle the owner sets before a traversal. */
   cur: unknown = null;
@@ -413,8 +437,17 @@ export class CounterLog {
   reset(): void {
     this.n = 0;
     this.replayable = true;
+    this.readsSport = false;
+    this.readsDport = false;
     this.table = null;
     this.cur = null;
+  }
+
+  /** @internal A tested rule's Entry.bits include B_LOGGED ones. */
+  note(bits: number): void {
+    if ((bits & B_NOT_FLOW_SAFE) !== 0) this.replayable = false;
+    if ((bits & B_READS_SPORT) !== 0) this.readsSport = true;
+    if ((bits & B_READS_DPORT) !== 0) this.readsDport = true;
   }
 
   /** @internal */
@@ -487,6 +520,7 @@ export class Evaluator {
     // push(start)
     stChain[0] = start;
     this.initFrame(0, start, useIndex, kDst, kPP);
+    if (log !== null && this.stSlot[0]! >= -1 && kPP >= 0) log.readsDport = true; // an index lookup keyed by the port
 
     outer: for (;;) {
       const chain = stChain[depth]!;
@@ -500,7 +534,7 @@ export class Evaluator {
       }
       this.stLast[depth] = pos;
       const e = chain.entries[pos]!;
-      if (log !== null && !e.flowSafe) log.replayable = false;
+      if (log !== null && (e.bits & B_LOGGED) !== 0) log.note(e.bits);
 
       // Header (ip_packet_match), then matches in order.
       let ok =
@@ -548,11 +582,13 @@ export class Evaluator {
           this.ensureDepth(depth);
           stChain[depth] = e.jump!;
           this.initFrame(depth, e.jump!, useIndex, kDst, kPP);
+          if (log !== null && this.stSlot[depth]! >= -1 && kPP >= 0) log.readsDport = true;
           break;
         case T_GOTO:
           count += pos + 1;
           stChain[depth] = e.jump!;
           this.initFrame(depth, e.jump!, useIndex, kDst, kPP);
+          if (log !== null && this.stSlot[depth]! >= -1 && kPP >= 0) log.readsDport = true;
           break;
         case T_RETURN:
           count += pos + 1;

@@ -39,6 +39,14 @@ export interface MatchDef<D> {
    * an nth counter): a table using it is compiled for its node alone, never shared between nodes.
    */
   perNamespace?(d: D): boolean;
+  /**
+   * Whether this instance's test reads the packet's source port. Every match that can must say
+   * so: the datapath shares one walk's outcome between connections that differ only in a port
+   * (network.ts FlowTable) when no rule it visited reads that port.
+   */
+  readsSport?(d: D): boolean;
+  /** Likewise for the destination port. */
+  readsDport?(d: D): boolean;
   /** The single, non-negated destination port this instance requires, if any (for the index). */
   exactDport?(d: D): number | undefined;
   /**
@@ -112,6 +120,8 @@ function portsMatch(name: "tcp" | "udp" | "sctp", proto: number): MatchDef<Ports
       if (!d.sport) return (p) => (p.dport >= dlo && p.dport <= dhi) !== dneg;
       return (p) => (p.sport >= slo && p.sport <= shi) !== sneg && (p.dport >= dlo && p.dport <= dhi) !== dneg;
     },
+    readsSport: (d) => !full(d.sport),
+    readsDport: (d) => !full(d.dport),
     exactDport(d) {
       return d.dport && !d.dportNeg && d.dport[0] === d.dport[1] ? d.dport[0] : undefined;
     },
@@ -162,6 +172,8 @@ const multiport = defineMatch<MultiportData>({
     if (slots > 15) fail(`--${o.name}`, "too many ports specified (at most 15; a range counts as two)", o.column);
     return { which: o.name as MultiportData["which"], neg: o.neg, items };
   },
+  readsSport: (d) => d.which !== "dports",
+  readsDport: (d) => d.which !== "sports",
   print(d) {
     return `${d.neg ? " !" : ""} --${d.which} ${d.items.map((r) => (r[0] === r[1] ? `${r[0]}` : `${r[0]}:${r[1]}`)).join(",")}`;
   },

@@ -31,13 +31,13 @@ class Recorder implements SocketReceiver {
   }
 }
 
-function build(opts: { profile?: "v1.16" | "current" } = {}) {
+function build(opts: { profile?: "v1.16" | "current"; pathCache?: boolean } = {}) {
   const sc = scenarioWith("", opts);
   const sim = new Simulation();
   const rng = new RngRoot(1);
   const trace = new Trace();
   const state = initialState(sc, rng);
-  const net = new ClusterNetwork({ sim, rng, state, trace, rulesFactory: () => new Netfilter() });
+  const net = new ClusterNetwork({ sim, rng, state, trace, rulesFactory: () => new Netfilter(), config: { pathCache: opts.pathCache ?? true } });
   for (const n of net.nodes) {
     const r = generateRules(state, n.name, sc.kubeProxy);
     net.installRules(n.name, [r.filter, r.nat]);
@@ -132,5 +132,70 @@ describe("ClusterNetwork", () => {
       expect(o.masquerade).toBe(true);
     }
     void CT_NEW;
+  });
+});
+
+/**
+ * The flow table shares an established packet's walk between connections whose headers differ
+ * only in ports no visited rule read. A rule that reads the source or destination port must keep
+ * each connection to its own walk: here a DROP for some ports, added in front of node-1's rules,
+ * must hit exactly the connections it names, with the path cache on or off.
+ */
+describe("flow table: connections share a walk only when no rule read the differing port", () => {
+  const NODE_IP = ip("192.168.0.11");
+  const POD = ip("10.1.166.146"); // on node-2
+  const SPORTS = Array.from({ length: 10 }, (_, i) => 40000 + i);
+  const ack = (sport: number): Packet => ({ src: NODE_IP, dst: POD, sport, dport: 9376, proto: PROTO_TCP, flags: TCP_ACK, len: 52 });
+
+  /** SYN, then (after the pod's SYN-ACK) two ACKs per source port; the flows whose packets node-1 dropped. */
+  function dropped(rule: string, pathCache: boolean) {
+    const w = build({ pathCache });
+    if (rule !== "") w.net.node("node-1").rules.restore(`*filter\n${rule}\nCOMMIT\n`, { noflush: true });
+    const host = w.net.node("node-1").host.id;
+    const ms = 1_000_000; // (run(): until the queue is empty, i.e. until conntrack entries expired)
+    for (const sport of SPORTS) {
+      w.net.send(host, syn(NODE_IP, POD, sport, 9376), sport, undefined);
+      w.sim.run(w.sim.now + ms);
+      w.net.send(host, ack(sport), sport, undefined);
+      w.net.send(host, ack(sport), sport, undefined);
+      w.sim.run(w.sim.now + ms);
+    }
+    const drops = w.trace.ofType("packet.fate").filter((f) => f.reason === "iptables-drop").map((f) => `${f.flow}:${f.sport === 9376 ? "synack" : "ack"}`);
+    return { drops, flowHits: w.net.flowHits };
+  }
+
+  it.each([
+    { name: "no port rule: later connections reuse the first one's walks", rule: "", want: [], shared: true },
+    {
+      name: "--sport range on OUTPUT",
+      rule: "-I OUTPUT 1 -p tcp -m tcp --sport 40005:40006 -m conntrack --ctstate ESTABLISHED -j DROP",
+      want: ["40005:ack", "40005:ack", "40006:ack", "40006:ack"],
+      shared: true, // the replies' walks (INPUT) read no port
+    },
+    {
+      name: "multiport --sports on OUTPUT",
+      rule: "-I OUTPUT 1 -p tcp -m multiport --sports 40002,40008 -m conntrack --ctstate ESTABLISHED -j DROP",
+      want: ["40002:ack", "40002:ack", "40008:ack", "40008:ack"],
+      shared: true,
+    },
+    {
+      name: "--dport on INPUT (the replies' destination port is the client's source port)",
+      rule: "-I INPUT 1 -p tcp -m tcp --dport 40003 -m conntrack --ctstate ESTABLISHED -j DROP",
+      want: ["40003:synack"],
+      shared: true,
+    },
+    {
+      name: "multiport --ports on both ends of the flows",
+      rule: "-I INPUT 1 -p tcp -m multiport --ports 40001,40007 -m conntrack --ctstate ESTABLISHED -j DROP",
+      want: ["40001:synack", "40007:synack"],
+      shared: true,
+    },
+  ])("$name", ({ rule, want, shared }) => {
+    const on = dropped(rule, true);
+    const off = dropped(rule, false);
+    expect(on.drops).toEqual(off.drops);
+    expect([...on.drops].sort()).toEqual([...want].sort());
+    expect(off.flowHits).toBe(0);
+    if (shared) expect(on.flowHits).toBeGreaterThan(0);
   });
 });

@@ -13,6 +13,7 @@ import type { Packet } from "../../src/net/packet.ts";
 import type { Rule } from "../../src/netfilter/rule.ts";
 import { MATCHES, type MatchFn } from "../../src/netfilter/matches.ts";
 import { RecentList } from "../../src/netfilter/recent.ts";
+import { CounterLog } from "../../src/netfilter/eval.ts";
 import { CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED } from "../../src/netfilter/types.ts";
 import { ctx, fixture, pkt } from "./helpers.ts";
 
@@ -362,5 +363,38 @@ describe("the compiled engine (index + inlined matches) equals a naive interpret
       expect(got).toEqual({ verdict: b.verdict, mark: b.mark, rules: b.rulesEvaluated, draws: cb.draws });
     }
     for (const c of nf.chains("nat")) for (const r of nf.rules("nat", c)) expect(r.pkts).toBe(ref.counts.get(r.rule) ?? 0);
+  });
+});
+
+/**
+ * What a walk read of the ports (CounterLog.readsSport / readsDport): the datapath shares a walk
+ * between connections differing only in a port no tested rule read (network.ts FlowTable), so
+ * every way a rule or an index can look at a port must be reported.
+ */
+describe("CounterLog: which ports a walk read", () => {
+  const many = Array.from({ length: 20 }, (_, i) => `-A SVC -d 10.0.0.${i + 1}/32 -p tcp -m tcp --dport 80 -j ACCEPT`).join("\n");
+  it.each([
+    { name: "no port test", rules: "-A OUTPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT", sport: false, dport: false },
+    { name: "--dport", rules: "-A OUTPUT -p tcp -m tcp --dport 80 -j ACCEPT", sport: false, dport: true },
+    { name: "--sport range", rules: "-A OUTPUT -p tcp -m tcp --sport 1000:2000 -j ACCEPT", sport: true, dport: false },
+    { name: "--sport over the full range reads nothing", rules: "-A OUTPUT -p tcp -m tcp --sport 0:65535 -j ACCEPT", sport: false, dport: false },
+    { name: "a second port match (a closure)", rules: "-A OUTPUT -p tcp -m tcp --dport 80 -m tcp --sport 5 -j ACCEPT", sport: true, dport: true },
+    { name: "udp --sport", rules: "-A OUTPUT -p udp -m udp --sport 53 -j ACCEPT", sport: true, dport: false, proto: "udp" as const },
+    { name: "multiport --dports", rules: "-A OUTPUT -p tcp -m multiport --dports 1,2 -j ACCEPT", sport: false, dport: true },
+    { name: "multiport --sports", rules: "-A OUTPUT -p tcp -m multiport --sports 1,2 -j ACCEPT", sport: true, dport: false },
+    { name: "multiport --ports", rules: "-A OUTPUT -p tcp -m multiport --ports 1,2 -j ACCEPT", sport: true, dport: true },
+    { name: "a rule after a terminal verdict is not tested", rules: "-A OUTPUT -j ACCEPT\n-A OUTPUT -p tcp -m tcp --sport 5 -j DROP", sport: false, dport: false },
+    { name: "an indexed chain is looked up by destination port", rules: `:SVC - [0:0]\n${many}\n-A OUTPUT -j SVC`, sport: false, dport: true },
+  ])("$name", ({ rules, sport, dport, proto }) => {
+    const nf = new Netfilter();
+    nf.restore(`*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n${rules}\nCOMMIT\n`);
+    const log = new CounterLog();
+    nf.evaluate("filter", "OUTPUT", pkt({ proto: proto ?? "tcp", dst: "10.0.0.99" }), ctx({ ctstate: CT_ESTABLISHED }), undefined, log);
+    expect({ sport: log.readsSport, dport: log.readsDport }).toEqual({ sport, dport });
+  });
+
+  it("every match module that reads a port says so (and only those)", () => {
+    const reads = Object.entries(MATCHES).filter(([, d]) => d.readsSport !== undefined || d.readsDport !== undefined).map(([k]) => k).sort();
+    expect(reads).toEqual(["multiport", "sctp", "tcp", "udp"]);
   });
 });
