@@ -330,6 +330,8 @@ export class ConntrackTable {
   private readonly key: typeof tupleKey;
   // Open-addressing hash (linear probing, backward-shift deletion) over both tuples of every
   // confirmed entry: slot → (entry, which tuple, its 32-bit hash). Load factor kept ≤ 1/2.
+  // A slot's hash is never 0 (0 is taken as 1), so 0 marks a free slot and a probe reads only
+  // the dense hash array until the hashes agree.
   private slotEntry: (ConntrackEntry | null)[] = new Array<ConntrackEntry | null>(1024).fill(null);
   private slotHash = new Int32Array(1024);
   private slotDir = new Uint8Array(1024);
@@ -382,12 +384,14 @@ export class ConntrackTable {
   private find(h: number, src: number, dst: number, sport: number, dport: number, proto: number): ConntrackEntry | null {
     const mask = this.mask;
     const hashes = this.slotHash;
-    const ents = this.slotEntry;
-    h |= 0;
+    h = h | 0 || 1;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const e = ents[i]!;
-      if (e === null) return null;
-      if (hashes[i] === h && this.matchDir(e, src, dst, sport, dport, proto)) return e;
+      const x = hashes[i]!;
+      if (x === 0) return null;
+      if (x === h) {
+        const e = this.slotEntry[i]!;
+        if (this.matchDir(e, src, dst, sport, dport, proto)) return e;
+      }
     }
   }
 
@@ -408,10 +412,12 @@ export class ConntrackTable {
   private hashAdd(h: number, e: ConntrackEntry, dir: CtDir): void {
     if ((this.used + 1) * 2 > this.slotEntry.length) this.growHash();
     const mask = this.mask;
+    const hashes = this.slotHash;
+    h = h | 0 || 1;
     let i = h & mask;
-    while (this.slotEntry[i] !== null) i = (i + 1) & mask;
+    while (hashes[i] !== 0) i = (i + 1) & mask;
     this.slotEntry[i] = e;
-    this.slotHash[i] = h | 0;
+    hashes[i] = h;
     this.slotDir[i] = dir;
     this.used++;
   }
@@ -435,28 +441,31 @@ export class ConntrackTable {
   private hashRemove(h: number, e: ConntrackEntry, dir: CtDir): void {
     const mask = this.mask;
     const ents = this.slotEntry;
+    const hashes = this.slotHash;
+    h = h | 0 || 1;
     let i = h & mask;
     for (;;) {
-      const x = ents[i]!;
-      if (x === null) return; // not present
-      if (x === e && this.slotDir[i] === dir) break;
+      const x = hashes[i]!;
+      if (x === 0) return; // not present
+      if (x === h && ents[i] === e && this.slotDir[i] === dir) break;
       i = (i + 1) & mask;
     }
     // Backward-shift deletion: pull later members of the probe run into the hole.
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
-      const x = ents[j]!;
-      if (x === null) break;
-      const home = this.slotHash[j]! & mask;
-      // Keep x where it is when its home lies cyclically in (i, j].
+      const hj = hashes[j]!;
+      if (hj === 0) break;
+      const home = hj & mask;
+      // Keep the entry where it is when its home lies cyclically in (i, j].
       if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
-      ents[i] = x;
-      this.slotHash[i] = this.slotHash[j]!;
+      ents[i] = ents[j]!;
+      hashes[i] = hj;
       this.slotDir[i] = this.slotDir[j]!;
       i = j;
     }
     ents[i] = null;
+    hashes[i] = 0;
     this.used--;
   }
 
@@ -601,11 +610,15 @@ export class ConntrackTable {
   /** isReplyTupleTaken with the tuple's hash already computed. */
   private takenHashed(h: number, src: number, dst: number, sport: number, dport: number, proto: number, ignore?: ConntrackEntry): boolean {
     const mask = this.mask;
-    const ents = this.slotEntry;
+    const hashes = this.slotHash;
+    h = h | 0 || 1;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const e = ents[i]!;
-      if (e === null) return false;
-      if (e !== ignore && this.slotHash[i] === h && this.matchDir(e, src, dst, sport, dport, proto)) return true;
+      const x = hashes[i]!;
+      if (x === 0) return false;
+      if (x === h) {
+        const e = this.slotEntry[i]!;
+        if (e !== ignore && this.matchDir(e, src, dst, sport, dport, proto)) return true;
+      }
     }
   }
 

@@ -481,20 +481,24 @@ export class ConnTable {
   private mask = 0;
   private n = 0;
 
+  /** Never 0: a 0 in `hashes` marks a free slot, so a probe reads only the dense hash array until the hashes agree. */
   private static hash(lport: number, raddr: number, rport: number): number {
     let h = Math.imul(raddr ^ 0x2545f491, 0x9e3779b1) ^ ((lport << 16) | rport);
     h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-    return (h ^ (h >>> 13)) | 0;
+    return (h ^ (h >>> 13)) | 0 || 1;
   }
 
   get(lport: number, raddr: number, rport: number): Conn | null {
     if (this.n === 0) return null;
     const h = ConnTable.hash(lport, raddr, rport);
-    const conns = this.conns, hashes = this.hashes, mask = this.mask;
+    const hashes = this.hashes, mask = this.mask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const c = conns[i]!;
-      if (c === null) return null;
-      if (hashes[i] === h && c.localPort === lport && c.remoteAddr === raddr && c.remotePort === rport) return c;
+      const x = hashes[i]!;
+      if (x === 0) return null;
+      if (x === h) {
+        const c = this.conns[i]!;
+        if (c.localPort === lport && c.remoteAddr === raddr && c.remotePort === rport) return c;
+      }
     }
   }
 
@@ -507,7 +511,7 @@ export class ConnTable {
   private insert(c: Conn, h: number): void {
     const mask = this.mask;
     let i = h & mask;
-    while (this.conns[i] !== null) i = (i + 1) & mask;
+    while (this.hashes[i] !== 0) i = (i + 1) & mask;
     this.conns[i] = c;
     this.hashes[i] = h;
   }
@@ -525,26 +529,28 @@ export class ConnTable {
   remove(c: Conn): void {
     if (this.n === 0) return;
     const conns = this.conns, hashes = this.hashes, mask = this.mask;
-    let i = ConnTable.hash(c.localPort, c.remoteAddr, c.remotePort) & mask;
+    const h = ConnTable.hash(c.localPort, c.remoteAddr, c.remotePort);
+    let i = h & mask;
     for (;;) {
-      const x = conns[i]!;
-      if (x === null) return;
-      if (x === c) break;
+      const x = hashes[i]!;
+      if (x === 0) return;
+      if (x === h && conns[i] === c) break;
       i = (i + 1) & mask;
     }
     // Backward-shift deletion: pull later members of the probe run into the hole.
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
-      const x = conns[j]!;
-      if (x === null) break;
-      const home = hashes[j]! & mask;
+      const hj = hashes[j]!;
+      if (hj === 0) break;
+      const home = hj & mask;
       if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
-      conns[i] = x;
-      hashes[i] = hashes[j]!;
+      conns[i] = conns[j]!;
+      hashes[i] = hj;
       i = j;
     }
     conns[i] = null;
+    hashes[i] = 0;
     this.n--;
   }
 

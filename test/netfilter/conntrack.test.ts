@@ -436,6 +436,7 @@ describe("hash table property", () => {
   const cases = [
     { name: "100k entries, default 53-bit key", n: 100_000, keyFn: undefined },
     { name: "5k entries, a weak key forcing collision chains", n: 5_000, keyFn: (s: number, d: number, sp: number) => (s ^ d ^ sp) & 0x3f },
+    { name: "2k entries, a key that is often 0 (the hash array's free mark)", n: 2_000, keyFn: (s: number, _d: number, sp: number) => (s ^ sp) & 0x3 },
   ];
   it.each(cases)("$name: every tuple finds its entry in both directions; others miss", ({ n, keyFn }) => {
     const { ct } = newTable(keyFn ? { keyFn: keyFn as typeof tupleKey } : {});
@@ -461,6 +462,10 @@ describe("hash table property", () => {
       if (ct.lookupTuple(e.replySrc, e.replyDst, e.replySport, e.replyDport, PROTO_TCP, 1) !== e || ct.lastHitDir !== DIR_REPLY) bad++;
       if (ct.lookupTuple(e.origSrc, e.origDst, e.origSport, e.origDport, PROTO_UDP, 1) !== null) bad++;
       if (ct.lookupTuple(e.origSrc, e.origDst, e.origSport, 81, PROTO_TCP, 1) !== null) bad++;
+      // the clash check (nf_conntrack_tuple_taken) sees the same tuples, whatever their hash (0 included)
+      if (!ct.isReplyTupleTaken(e.replySrc, e.replyDst, e.replySport, e.replyDport, PROTO_TCP)) bad++;
+      if (ct.isReplyTupleTaken(e.replySrc, e.replyDst, e.replySport, e.replyDport, PROTO_TCP, e)) bad++;
+      if (ct.isReplyTupleTaken(e.replySrc, e.replyDst, e.replySport, 1, PROTO_TCP)) bad++;
     }
     expect(bad).toBe(0);
     // delete every other entry; the rest must still be found, the deleted not
