@@ -160,6 +160,28 @@ export class FlowPath {
   }
 }
 
+/**
+ * A new connection's walk without NAT, for the FlowTable: what a node's hooks decided for the
+ * first packet of connections that arrive already translated (a SYN reaching the endpoint's node,
+ * DNATed by the client's node) — the nat and filter tables' counter bumps, the kernel's rule
+ * count and cost, and local delivery or forwarding. Only walks whose every tested rule was
+ * flowSafe, that rewrote nothing (no DNAT, SNAT or MASQUERADE) and delivered or forwarded the
+ * packet are kept; conntrack still creates and confirms the entry of each connection.
+ */
+export class NewPath {
+  constructor(
+    readonly local: boolean,
+    readonly rulesEvaluated: number,
+    readonly cost: number,
+    readonly tables: readonly unknown[],
+    readonly slots: readonly (readonly number[])[],
+  ) {}
+
+  replay(rules: NodeRules, len: number): void {
+    for (let k = 0; k < this.tables.length; k++) rules.replayCounters(this.tables[k], this.slots[k]!, len);
+  }
+}
+
 function pathHash(ctstate: number, local: boolean, rulesEvaluated: number, log: CounterLog): number {
   let h = Math.imul(ctstate ^ 0x2545f491, 0x9e3779b1) ^ rulesEvaluated ^ (local ? 0x40000000 : 0);
   for (let i = 0; i < log.n; i++) h = Math.imul(h ^ log.ids[i]!, 0x85ebca77) ^ (h >>> 13);
@@ -191,7 +213,7 @@ class FlowTable {
   /** ctstate | kind << 24. */
   private stk = new Int32Array(0);
   private origins: (Origin | null)[] = [];
-  private paths: (FlowPath | null)[] = [];
+  private paths: (FlowPath | NewPath | null)[] = [];
   private mask = -1;
   private n = 0;
   /** Bit k set when some key of kind k is held (lookups skip the others). */
@@ -204,18 +226,18 @@ class FlowTable {
     return h ^ (h >>> 16);
   }
 
-  find(origin: Origin, st: number, pkt: Packet): FlowPath | null {
+  find(origin: Origin, st: number, pkt: Packet): FlowPath | NewPath | null {
     const kinds = this.kinds;
     if (kinds === 0) return null;
     const src = pkt.src | 0, dst = pkt.dst | 0, proto = pkt.proto << 16;
-    let p: FlowPath | null = null;
+    let p: FlowPath | NewPath | null = null;
     if ((kinds & (1 << FK_NO_PORT)) !== 0) p = this.probe(origin, st | (FK_NO_PORT << 24), src, dst, proto);
     if (p === null && (kinds & (1 << FK_DPORT)) !== 0) p = this.probe(origin, st | (FK_DPORT << 24), src, dst, proto | pkt.dport);
     if (p === null && (kinds & (1 << FK_SPORT)) !== 0) p = this.probe(origin, st | (FK_SPORT << 24), src, dst, proto | pkt.sport);
     return p;
   }
 
-  private probe(origin: Origin, stk: number, src: number, dst: number, pp: number): FlowPath | null {
+  private probe(origin: Origin, stk: number, src: number, dst: number, pp: number): FlowPath | NewPath | null {
     const mask = this.mask;
     for (let i = FlowTable.hash(stk, src, dst, pp) & mask; ; i = (i + 1) & mask) {
       const k = this.pp[i]!;
@@ -225,7 +247,7 @@ class FlowTable {
   }
 
   /** Records the path of a walk of `pkt` that read the source / destination port or not. */
-  add(origin: Origin, st: number, pkt: Packet, readSport: boolean, readDport: boolean, p: FlowPath): void {
+  add(origin: Origin, st: number, pkt: Packet, readSport: boolean, readDport: boolean, p: FlowPath | NewPath): void {
     if (readSport && readDport) return;
     const kind = readDport ? FK_DPORT : readSport ? FK_SPORT : FK_NO_PORT;
     if ((this.n + 1) * 2 > this.pp.length) {
@@ -260,7 +282,7 @@ class FlowTable {
     this.pp = new Int32Array(cap).fill(-1);
     this.stk = new Int32Array(cap);
     this.origins = new Array<Origin | null>(cap).fill(null);
-    this.paths = new Array<FlowPath | null>(cap).fill(null);
+    this.paths = new Array<FlowPath | NewPath | null>(cap).fill(null);
     this.mask = cap - 1;
     for (let j = 0; j < pp.length; j++) {
       if (pp[j] === -1) continue;
@@ -310,14 +332,18 @@ class PathTable {
     }
   }
 
-  /** The path an established packet with this header takes, when a walk of an equal header recorded one (FlowTable). */
-  flow(node: NodeKernel, origin: Origin, ctstate: number, pkt: Packet): FlowPath | null {
+  /**
+   * The path a packet with this header takes, when a walk of an equal header recorded one
+   * (FlowTable): a FlowPath for established packets, a NewPath for a connection's first.
+   */
+  flow(node: NodeKernel, origin: Origin, ctstate: number, pkt: Packet): FlowPath | NewPath | null {
     this.validate(node);
     return this.flows.find(origin, ctstate, pkt);
   }
 
-  /** Records `p` as the path of established packets with this header (FlowTable.add). */
-  addFlow(origin: Origin, ctstate: number, pkt: Packet, readSport: boolean, readDport: boolean, p: FlowPath): void {
+  /** Records `p` as the path of packets with this header (FlowTable.add). */
+  addFlow(node: NodeKernel, origin: Origin, ctstate: number, pkt: Packet, readSport: boolean, readDport: boolean, p: FlowPath | NewPath): void {
+    this.validate(node);
     this.flows.add(origin, ctstate, pkt, readSport, readDport, p);
   }
 
@@ -441,9 +467,13 @@ export class ClusterNetwork implements Wire {
   pathHits = 0;
   flowHits = 0;
   pathMisses = 0;
+  /** First packets of connections that replayed another connection's NewPath instead of walking. */
+  newHits = 0;
   readonly fateCounts = new Float64Array(FATE_REASONS.length);
   private readonly walkNew: WalkOptions;
   private readonly pathLog = new CounterLog();
+  /** What a new connection's walk bumped, in nat and filter (see NewPath). */
+  private readonly newLog = new CounterLog();
   private readonly walkEst: WalkOptions = { nat: "established", scratch: newWalkScratch(), log: this.pathLog };
   private curNode: NodeKernel | null = null;
   private curEntry: ConntrackEntry | null = null;
@@ -467,6 +497,7 @@ export class ClusterNetwork implements Wire {
     this.walkNew = {
       nat: "new",
       scratch: newWalkScratch(),
+      log: this.newLog,
       pickSnatPort: (pkt, addr, randomFully) => this.pickSnatPort(pkt, addr, randomFully),
     };
 
@@ -800,9 +831,26 @@ export class ClusterNetwork implements Wire {
     let w: WalkResult;
     if (e !== null && !e.confirmed) {
       // A connection's first packet: the nat table decides, conntrack records it.
+      const np = this.config.pathCache ? (node.paths.flow(node, origin, st, pkt) as NewPath | null) : null;
+      if (np !== null) {
+        // Another connection's walk with this header, which rewrote nothing (see NewPath).
+        this.newHits++;
+        np.replay(node.rules, pkt.len);
+        node.rulesEvaluated += np.rulesEvaluated;
+        e.flow = f.flow;
+        if (!ct.confirm(e)) return this.fate(node.name, f, R_INSERT);
+        this.ctConfirmed(node, e);
+        if (np.local) {
+          this.sim.scheduleIn(this.config.loopbackLatencyNs + np.cost, this.kHostIn, node.host.id, f);
+          return;
+        }
+        return this.forward(node, f, node.addressing.route(pkt.dst), np.cost);
+      }
       this.curNode = node;
       this.curEntry = e;
       this.snatFailed = false;
+      const log = this.newLog;
+      log.reset();
       w = walkHooks(node.rules, node.addressing, pkt, origin, ctx, this.walkNew);
       this.curEntry = null;
       node.rulesEvaluated += w.rulesEvaluated;
@@ -813,6 +861,11 @@ export class ClusterNetwork implements Wire {
         e.flow = f.flow; // (kube-proxy's 0x4000 is the packet mark, not the ct mark: e.mark stays 0)
         if (!ct.confirm(e)) return this.fate(node.name, f, R_INSERT);
         this.ctConfirmed(node, e);
+        if (this.config.pathCache && w.dnat === undefined && w.snat === undefined && w.packet === pkt && log.flowSafe && log.n > 0) {
+          const seg = log.segments();
+          const p = new NewPath(w.fate === "local", w.rulesEvaluated, this.ruleCost(w), seg.tables, seg.slots);
+          node.paths.addFlow(node, origin, st, pkt, log.readsSport, log.readsDport, p);
+        }
       }
       pkt = w.packet;
     } else if (e !== null && (st & CT_RELATED) !== 0) {
@@ -827,7 +880,7 @@ export class ClusterNetwork implements Wire {
       let fp = (dir === DIR_REPLY ? e.pathReply : e.pathOrig) as FlowPath | null;
       if (fp !== null && fp.rules === rules && fp.gen === rules.generation && fp.addressing === node.addressing && fp.ctstate === st && fp.origin === origin) {
         this.pathHits++;
-      } else if (this.config.pathCache && (fp = node.paths.flow(node, origin, st, pkt)) !== null) {
+      } else if (this.config.pathCache && (fp = node.paths.flow(node, origin, st, pkt) as FlowPath | null) !== null) {
         // Another connection's walk with this header (FlowTable): this connection's path from now on.
         this.flowHits++;
         if (dir === DIR_REPLY) e.pathReply = fp;
@@ -852,7 +905,7 @@ export class ClusterNetwork implements Wire {
         const p = node.paths.intern(node, origin, st, w.fate === "local", w.rulesEvaluated, this.ruleCost(w), this.pathLog);
         if (dir === DIR_REPLY) e.pathReply = p;
         else e.pathOrig = p;
-        node.paths.addFlow(origin, st, pkt, this.pathLog.readsSport, this.pathLog.readsDport, p);
+        node.paths.addFlow(node, origin, st, pkt, this.pathLog.readsSport, this.pathLog.readsDport, p);
       }
       pkt = w.fate === "local" || w.fate === "forward" ? manipSrc(e, dir, w.packet) : w.packet;
     } else {

@@ -425,6 +425,16 @@ export class CounterLog {
   n = 0;
   replayable = true;
   /**
+   * The slots by table, for a log spanning several (a new connection's walk: nat and filter):
+   * segment k holds ids[starts[k] .. starts[k + 1] or n) of segTables[k]. A log with more than
+   * one segment has replayable false (the single-table form above); segments() replays it.
+   */
+  segTables: unknown[] = [];
+  starts: number[] = [];
+  nseg = 0;
+  /** Some rule tested was not flowSafe. */
+  private unsafe = false;
+  /**
    * Some rule the traversals tested reads the source / destination port (Entry.readsSport,
    * readsDport), or a chain's index was looked up with the destination port.
    */
@@ -436,6 +446,8 @@ export class CounterLog {
 
   reset(): void {
     this.n = 0;
+    this.nseg = 0;
+    this.unsafe = false;
     this.replayable = true;
     this.readsSport = false;
     this.readsDport = false;
@@ -445,7 +457,10 @@ export class CounterLog {
 
   /** @internal A tested rule's Entry.bits include B_LOGGED ones. */
   note(bits: number): void {
-    if ((bits & B_NOT_FLOW_SAFE) !== 0) this.replayable = false;
+    if ((bits & B_NOT_FLOW_SAFE) !== 0) {
+      this.replayable = false;
+      this.unsafe = true;
+    }
     if ((bits & B_READS_SPORT) !== 0) this.readsSport = true;
     if ((bits & B_READS_DPORT) !== 0) this.readsDport = true;
   }
@@ -454,12 +469,31 @@ export class CounterLog {
   push(id: number): void {
     if (this.n === 0) this.table = this.cur;
     else if (this.table !== this.cur) this.replayable = false;
+    if (this.nseg === 0 || this.segTables[this.nseg - 1] !== this.cur) {
+      this.segTables[this.nseg] = this.cur;
+      this.starts[this.nseg++] = this.n;
+    }
     this.ids[this.n++] = id;
+  }
+
+  /** Whether every rule tested was flowSafe, whatever the number of tables (see segTables). */
+  get flowSafe(): boolean {
+    return !this.unsafe;
   }
 
   /** The recorded slots (a fresh array). */
   slots(): number[] {
     return this.ids.slice(0, this.n);
+  }
+
+  /** The recorded slots of each table (fresh arrays), in the order of segTables. */
+  segments(): { tables: unknown[]; slots: number[][] } {
+    const tables: unknown[] = [], slots: number[][] = [];
+    for (let k = 0; k < this.nseg; k++) {
+      tables.push(this.segTables[k]);
+      slots.push(this.ids.slice(this.starts[k], k + 1 < this.nseg ? this.starts[k + 1] : this.n));
+    }
+    return { tables, slots };
   }
 }
 

@@ -148,9 +148,9 @@ describe("flow table: connections share a walk only when no rule read the differ
   const ack = (sport: number): Packet => ({ src: NODE_IP, dst: POD, sport, dport: 9376, proto: PROTO_TCP, flags: TCP_ACK, len: 52 });
 
   /** SYN, then (after the pod's SYN-ACK) two ACKs per source port; the flows whose packets node-1 dropped. */
-  function dropped(rule: string, pathCache: boolean) {
+  function dropped(rule: string, pathCache: boolean, node = "node-1") {
     const w = build({ pathCache });
-    if (rule !== "") w.net.node("node-1").rules.restore(`*filter\n${rule}\nCOMMIT\n`, { noflush: true });
+    if (rule !== "") w.net.node(node).rules.restore(`*filter\n${rule}\nCOMMIT\n`, { noflush: true });
     const host = w.net.node("node-1").host.id;
     const ms = 1_000_000; // (run(): until the queue is empty, i.e. until conntrack entries expired)
     for (const sport of SPORTS) {
@@ -160,8 +160,11 @@ describe("flow table: connections share a walk only when no rule read the differ
       w.net.send(host, ack(sport), sport, undefined);
       w.sim.run(w.sim.now + ms);
     }
-    const drops = w.trace.ofType("packet.fate").filter((f) => f.reason === "iptables-drop").map((f) => `${f.flow}:${f.sport === 9376 ? "synack" : "ack"}`);
-    return { drops, flowHits: w.net.flowHits };
+    // (drops on node-2 are of first packets there: "syn")
+    const kind = (f: { sport: number }, flow: number) => (f.sport === 9376 ? "synack" : synFlows.has(flow) ? "syn" : "ack");
+    const synFlows = new Set(w.trace.ofType("packet.fate").filter((f) => f.reason === "iptables-drop" && f.node === "node-2").map((f) => f.flow));
+    const drops = w.trace.ofType("packet.fate").filter((f) => f.reason === "iptables-drop").map((f) => `${f.flow}:${kind(f, f.flow)}`);
+    return { drops, flowHits: w.net.flowHits + w.net.newHits };
   }
 
   it.each([
@@ -190,9 +193,17 @@ describe("flow table: connections share a walk only when no rule read the differ
       want: ["40001:synack", "40007:synack"],
       shared: true,
     },
-  ])("$name", ({ rule, want, shared }) => {
-    const on = dropped(rule, true);
-    const off = dropped(rule, false);
+    {
+      name: "--sport on the endpoint node's FORWARD, for first packets (NewPath)",
+      rule: "-I FORWARD 1 -p tcp -m tcp --sport 40004 -m conntrack --ctstate NEW -j DROP",
+      node: "node-2",
+      // its ACKs, with no entry on node-2, are picked up as NEW (nf_conntrack_tcp_loose) and dropped too
+      want: ["40004:syn", "40004:syn", "40004:syn"],
+      shared: true,
+    },
+  ])("$name", ({ rule, want, shared, node }) => {
+    const on = dropped(rule, true, node);
+    const off = dropped(rule, false, node);
     expect(on.drops).toEqual(off.drops);
     expect([...on.drops].sort()).toEqual([...want].sort());
     expect(off.flowHits).toBe(0);
