@@ -213,6 +213,13 @@ export class EventQueue {
   /** Its time, and whether `at`/`atTime` still hold (no push, cancel or pop since first()). */
   private atTime = Infinity;
   private atValid = false;
+  /**
+   * The lane whose front is earliest (−1: none), while lanesValid: a push to a non-empty lane
+   * cannot change it (lanes only grow at the back), so only a push to an empty lane, a pop from a
+   * lane, a compaction or a cancelled front makes first() scan the lanes again.
+   */
+  private laneMin = -1;
+  private lanesValid = true;
   private live = 0; // entries not cancelled (heaps and lanes)
   private kinds: Int32Array;
   private nums: Float64Array;
@@ -301,13 +308,17 @@ export class EventQueue {
     let free: Lane | null = null;
     for (let i = 0; i < lanes.length; i++) {
       const l = lanes[i]!;
-      if (l.delay === delay) return l.push(slot, time, seq);
+      if (l.delay === delay) {
+        if (l.n === 0) this.lanesValid = false;
+        return l.push(slot, time, seq);
+      }
       if (l.n === 0 && free === null) free = l;
     }
     if (free === null && lanes.length < MAX_LANES) lanes.push((free = new Lane(16)));
     if (free === null) return this.far.push(slot, time, seq);
     free.delay = delay;
     free.push(slot, time, seq);
+    this.lanesValid = false;
   }
 
   /** Cancels a pending event; false when it already ran, was cancelled, or never existed. */
@@ -344,6 +355,7 @@ export class EventQueue {
     this.far.filter(keep);
     for (const l of this.lanes) l.filter(keep);
     this.atValid = false;
+    this.lanesValid = false;
   }
 
   /** Whether an id refers to an event that is still pending. */
@@ -377,19 +389,38 @@ export class EventQueue {
       }
     }
     const lanes = this.lanes;
-    for (let i = 0; i < lanes.length; i++) {
-      const l = lanes[i]!;
-      while (l.n > 0 && states[l.slots[l.head]!] === CANCELLED) {
-        const slot = l.slots[l.head]!;
-        l.removeTop();
-        this.releaseSlot(slot);
+    let m = this.laneMin;
+    if (this.lanesValid && m >= 0) {
+      const l = lanes[m]!;
+      if (states[l.slots[l.head]!] === CANCELLED) this.lanesValid = false;
+    }
+    if (!this.lanesValid) {
+      m = -1;
+      let mt = Infinity, mq = 0;
+      for (let i = 0; i < lanes.length; i++) {
+        const l = lanes[i]!;
+        while (l.n > 0 && states[l.slots[l.head]!] === CANCELLED) {
+          const slot = l.slots[l.head]!;
+          l.removeTop();
+          this.releaseSlot(slot);
+        }
+        if (l.n === 0) continue;
+        const lt = l.times[l.head]!;
+        if (lt < mt || (lt === mt && l.seqs[l.head]! < mq)) {
+          mt = lt;
+          mq = l.seqs[l.head]!;
+          m = i;
+        }
       }
-      if (l.n === 0) continue;
+      this.laneMin = m;
+      this.lanesValid = true;
+    }
+    if (m >= 0) {
+      const l = lanes[m]!;
       const lt = l.times[l.head]!;
       if (lt < t || (lt === t && l.seqs[l.head]! < q)) {
         t = lt;
-        q = l.seqs[l.head]!;
-        at = 2 + i;
+        at = 2 + m;
       }
     }
     this.at = at;
@@ -427,6 +458,7 @@ export class EventQueue {
       const l = this.lanes[at - 2]!;
       slot = l.slots[l.head]!;
       l.removeTop();
+      this.lanesValid = false;
     }
     this.time = t;
     this.kind = this.kinds[slot]!;
@@ -451,6 +483,7 @@ export class EventQueue {
     }
     this.live = 0;
     this.atValid = false;
+    this.lanesValid = false;
   }
 
   private releaseSlot(slot: number): void {

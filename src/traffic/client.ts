@@ -220,8 +220,6 @@ export class Client extends LoadGenerator implements ConnOwner {
   private readonly reqLen: number;
   /** Keep-alive: idle established connections (most recently used last). */
   private readonly idle: Conn[] = [];
-  /** Per connection: its record and request count. */
-  private readonly recs = new Map<Conn, ConnectionRecord>();
   finished = 0;
 
   constructor(rt: ClientRuntime, cfg: ClientConfig) {
@@ -251,7 +249,7 @@ export class Client extends LoadGenerator implements ConnOwner {
     if (conn === null && this.cfg.keepAlive) conn = this.idle.pop() ?? null;
     if (conn !== null) {
       req.conn = conn;
-      req.rec = this.recs.get(conn)!;
+      req.rec = conn.ownerData as ConnectionRecord;
       req.reused = true;
       conn.user = req;
       this.send(conn, req);
@@ -268,7 +266,7 @@ export class Client extends LoadGenerator implements ConnOwner {
       synsSent: 0, requests: 0, end: "open", servedBy: "", endpointAddr: 0, endpointPort: 0, seenSrc: 0, seenSport: 0,
     };
     rt.connections.push(rec);
-    this.recs.set(c, rec);
+    c.ownerData = rec; // the connection's record and request count, while the socket lives
     req.conn = c;
     req.rec = rec;
     c.user = req;
@@ -281,7 +279,7 @@ export class Client extends LoadGenerator implements ConnOwner {
   }
 
   onEstablished(c: Conn): void {
-    const rec = this.recs.get(c)!;
+    const rec = c.ownerData as ConnectionRecord;
     rec.established = this.rt.sim.now;
     rec.synsSent = c.synsSent;
     const req = c.user as Req | undefined;
@@ -292,7 +290,7 @@ export class Client extends LoadGenerator implements ConnOwner {
     const req = c.user as Req | undefined;
     if (req === undefined || req.id !== resp.requestId) return; // a late answer to an abandoned request
     c.user = undefined;
-    const rec = this.recs.get(c)!;
+    const rec = c.ownerData as ConnectionRecord;
     rec.servedBy = resp.servedBy;
     rec.endpointAddr = resp.endpointAddr;
     rec.endpointPort = resp.endpointPort;
@@ -309,7 +307,7 @@ export class Client extends LoadGenerator implements ConnOwner {
   }
 
   onFailure(c: Conn, why: ConnFailure): void {
-    const rec = this.recs.get(c);
+    const rec = c.ownerData as ConnectionRecord | undefined;
     if (rec !== undefined) {
       rec.synsSent = c.synsSent;
       rec.end = why;
@@ -324,12 +322,12 @@ export class Client extends LoadGenerator implements ConnOwner {
   }
 
   onClosed(c: Conn): void {
-    this.recs.delete(c);
+    c.ownerData = undefined;
   }
 
   /** The server closed the connection: never reuse it; a request waiting on it got an empty reply. */
   onPeerClosed(c: Conn): void {
-    const rec = this.recs.get(c);
+    const rec = c.ownerData as ConnectionRecord | undefined;
     if (rec !== undefined && rec.closed < 0) {
       rec.closed = this.rt.sim.now;
       if (rec.end === "open") rec.end = "closed";
@@ -346,7 +344,7 @@ export class Client extends LoadGenerator implements ConnOwner {
     const c = req.conn;
     if (c !== null) {
       c.user = undefined;
-      const rec = this.recs.get(c);
+      const rec = c.ownerData as ConnectionRecord | undefined;
       if (rec !== undefined) {
         rec.synsSent = c.synsSent;
         if (c.state !== ESTABLISHED && rec.established < 0) rec.end = "aborted";
@@ -357,7 +355,7 @@ export class Client extends LoadGenerator implements ConnOwner {
   }
 
   private closeConn(c: Conn): void {
-    const rec = this.recs.get(c);
+    const rec = c.ownerData as ConnectionRecord | undefined;
     if (rec !== undefined && rec.closed < 0) {
       rec.closed = this.rt.sim.now;
       if (rec.end === "open") rec.end = "closed";

@@ -146,6 +146,8 @@ export class Conn {
   app: ServerApp | null = null;
   /** Opaque slot for the owner (the client keeps its current request here). */
   user: unknown = undefined;
+  /** A second opaque slot for the owner, for the connection's whole life (the client's ConnectionRecord). */
+  ownerData: unknown = undefined;
   synsSent = 0;
   private rto = 0;
   private synTimer = 0;
