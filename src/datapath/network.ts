@@ -38,7 +38,7 @@ import type { Simulation } from "../engine/sim.ts";
 import type { SimTime } from "../engine/time.ts";
 import { SECOND } from "../engine/time.ts";
 import { p31chance, type RngRoot, type Stream } from "../engine/rng.ts";
-import type { PacketFate, PacketFateReason, Trace } from "../engine/trace.ts";
+import { TallyHandle, type PacketFate, type PacketFateReason, type Trace } from "../engine/trace.ts";
 import { cidrContains, parseCidr, parseIPv4, type Cidr, type IPv4 } from "../net/ip.ts";
 import type { Packet } from "../net/packet.ts";
 import { ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, PROTO_ICMP } from "../net/packet.ts";
@@ -752,6 +752,20 @@ export class ClusterNetwork implements Wire {
     return n;
   }
 
+  /** Per fate reason, the trace counter it bumps at summary level (see Trace.tallyWith). */
+  private readonly fateTallies: (TallyHandle | undefined)[] = [];
+  /** trace.wants("packet.fate"), as of trace.listenerVersion wantsVersion (asked once per packet). */
+  private wantsFate = false;
+  private wantsVersion = -1;
+
+  private wantsFates(trace: Trace): boolean {
+    if (trace.listenerVersion !== this.wantsVersion) {
+      this.wantsFate = trace.wants("packet.fate");
+      this.wantsVersion = trace.listenerVersion;
+    }
+    return this.wantsFate;
+  }
+
   private fate(nodeName: string, f: Frame, r: number): void {
     this.unlink(f);
     this.packetsFated++;
@@ -759,7 +773,7 @@ export class ClusterNetwork implements Wire {
     const fate = FATE_OF[r]!;
     const reason = FATE_REASONS[r]!;
     const trace = this.trace;
-    if (trace !== undefined && !trace.wants("packet.fate")) trace.tally("packet.fate", this.sim.now, fate, reason);
+    if (trace !== undefined && !this.wantsFates(trace)) trace.tallyWith((this.fateTallies[r] ??= new TallyHandle("packet.fate", fate, reason)), this.sim.now);
     else if (trace !== undefined) {
       const p = f.pkt;
       trace.emit({ type: "packet.fate", time: this.sim.now, node: nodeName, flow: f.flow, packetId: f.id, fate, reason, src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, proto: p.proto });

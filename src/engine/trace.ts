@@ -287,7 +287,26 @@ export interface TraceOptions {
   keep?: (type: TraceType) => boolean;
 }
 
-type Count2 = Map<string | number | undefined, Map<string | number | undefined, number>>;
+/** One counter of (type, k1, k2). */
+interface Cell {
+  n: number;
+}
+type Count2 = Map<string | number | undefined, Map<string | number | undefined, Cell>>;
+type TypeCounts = { total: number; by: Count2 };
+
+/**
+ * A caller's handle on one counter (type, k1, k2), for tallies on a hot path (tallyWith): bound
+ * to the counter at its first use, so a key never used never shows in the counters.
+ */
+export class TallyHandle {
+  /** @internal */ cell: Cell | null = null;
+  /** @internal */ top: TypeCounts | null = null;
+  constructor(
+    readonly type: TraceType,
+    readonly k1: string | number | undefined,
+    readonly k2: string | number | undefined,
+  ) {}
+}
 
 export type TraceListener = (rec: TraceRecord) => void;
 
@@ -296,8 +315,10 @@ export class Trace {
   private readonly keepFn: ((type: TraceType) => boolean) | undefined;
   private readonly all: TraceRecord[] = [];
   private readonly byType = new Map<TraceType, TraceRecord[]>();
-  private readonly counts = new Map<TraceType, { total: number; by: Count2 }>();
+  private readonly counts = new Map<TraceType, TypeCounts>();
   private readonly listeners: TraceListener[] = [];
+  /** Changes whenever a listener subscribes or leaves (what wants() answers may change then). */
+  listenerVersion = 0;
   private latencies = new Float64Array(1024);
   private latencyN = 0;
   private lastTime = 0;
@@ -329,36 +350,49 @@ export class Trace {
   tally(type: TraceType, time: SimTime, k1: string | number | undefined, k2: string | number | undefined): void {
     if (time < this.lastTime) throw new Error(`trace: ${type} at ${time} is before the previous record (${this.lastTime})`);
     this.lastTime = time;
-    // One-entry cache of (type, k1) → counters (hot: one tally per packet at summary level);
-    // counters are never removed, so a cached entry stays valid.
-    let c: { total: number; by: Count2 } | undefined;
-    let inner: Map<string | number | undefined, number> | undefined;
-    if (type === this.tallyType && k1 === this.tallyK1 && this.tallyC !== undefined) {
-      c = this.tallyC;
-      inner = this.tallyInner!;
-    } else {
-      c = this.counts.get(type);
-      if (!c) {
-        c = { total: 0, by: new Map() };
-        this.counts.set(type, c);
-      }
-      inner = c.by.get(k1);
-      if (!inner) {
-        inner = new Map();
-        c.by.set(k1, inner);
-      }
-      this.tallyType = type;
-      this.tallyK1 = k1;
-      this.tallyC = c;
-      this.tallyInner = inner;
-    }
+    const c = this.typeCounts(type);
     c.total++;
-    inner.set(k2, (inner.get(k2) ?? 0) + 1);
+    this.cellOf(c, k1, k2).n++;
   }
-  private tallyType: TraceType | undefined = undefined;
-  private tallyK1: string | number | undefined = undefined;
-  private tallyC: { total: number; by: Count2 } | undefined = undefined;
-  private tallyInner: Map<string | number | undefined, number> | undefined = undefined;
+
+  /**
+   * tally(h.type, time, h.k1, h.k2), without looking the counter up again after the first time
+   * (the datapath keeps one handle per packet fate reason).
+   */
+  tallyWith(h: TallyHandle, time: SimTime): void {
+    if (time < this.lastTime) throw new Error(`trace: ${h.type} at ${time} is before the previous record (${this.lastTime})`);
+    this.lastTime = time;
+    let cell = h.cell;
+    if (cell === null || h.top === null) {
+      h.top = this.typeCounts(h.type);
+      cell = h.cell = this.cellOf(h.top, h.k1, h.k2);
+    }
+    h.top.total++;
+    cell.n++;
+  }
+
+  private typeCounts(type: TraceType): TypeCounts {
+    let c = this.counts.get(type);
+    if (!c) {
+      c = { total: 0, by: new Map() };
+      this.counts.set(type, c);
+    }
+    return c;
+  }
+
+  private cellOf(c: TypeCounts, k1: string | number | undefined, k2: string | number | undefined): Cell {
+    let inner = c.by.get(k1);
+    if (!inner) {
+      inner = new Map();
+      c.by.set(k1, inner);
+    }
+    let cell = inner.get(k2);
+    if (!cell) {
+      cell = { n: 0 };
+      inner.set(k2, cell);
+    }
+    return cell;
+  }
 
   /** Records one event. Times must not go backwards (the trace is in simulation order). */
   emit(rec: TraceRecord): void {
@@ -366,20 +400,9 @@ export class Trace {
     this.lastTime = rec.time;
     const type = rec.type;
     const keys = SUMMARY_KEYS[type] as { volume: boolean; k1: KeyFn; k2: KeyFn };
-    let c = this.counts.get(type);
-    if (!c) {
-      c = { total: 0, by: new Map() };
-      this.counts.set(type, c);
-    }
+    const c = this.typeCounts(type);
     c.total++;
-    const k1 = keys.k1(rec as never);
-    const k2 = keys.k2(rec as never);
-    let inner = c.by.get(k1);
-    if (!inner) {
-      inner = new Map();
-      c.by.set(k1, inner);
-    }
-    inner.set(k2, (inner.get(k2) ?? 0) + 1);
+    this.cellOf(c, keys.k1(rec as never), keys.k2(rec as never)).n++;
     if (type === "request.outcome" && rec.outcome === "ok") this.pushLatency(rec.time - rec.start);
     if (this.stores(type)) {
       this.all.push(rec);
@@ -405,9 +428,11 @@ export class Trace {
   /** Live observer (e.g. a progress display); called after the record is stored. */
   subscribe(listener: TraceListener): () => void {
     this.listeners.push(listener);
+    this.listenerVersion++;
     return () => {
       const i = this.listeners.indexOf(listener);
       if (i >= 0) this.listeners.splice(i, 1);
+      this.listenerVersion++;
     };
   }
 
@@ -438,9 +463,9 @@ export class Trace {
   countBy(type: TraceType, k1: string | number | undefined, k2?: string | number): number {
     const inner = this.counts.get(type)?.by.get(k1);
     if (!inner) return 0;
-    if (k2 !== undefined) return inner.get(k2) ?? 0;
+    if (k2 !== undefined) return inner.get(k2)?.n ?? 0;
     let n = 0;
-    for (const v of inner.values()) n += v;
+    for (const v of inner.values()) n += v.n;
     return n;
   }
 
@@ -452,7 +477,7 @@ export class Trace {
     const out: Array<[string | number | undefined, string | number | undefined, number]> = [];
     const by = this.counts.get(type)?.by;
     if (!by) return out;
-    for (const [k1, inner] of by) for (const [k2, n] of inner) out.push([k1, k2, n]);
+    for (const [k1, inner] of by) for (const [k2, cell] of inner) out.push([k1, k2, cell.n]);
     const key = (v: string | number | undefined) => (v === undefined ? "" : String(v));
     out.sort((a, b) => (key(a[0]) < key(b[0]) ? -1 : key(a[0]) > key(b[0]) ? 1 : key(a[1]) < key(b[1]) ? -1 : key(a[1]) > key(b[1]) ? 1 : 0));
     return out;
