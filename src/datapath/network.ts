@@ -381,6 +381,8 @@ export class NodeKernel {
   /** Packets processed by this node's netfilter. */
   packets = 0;
   sweepPending = false;
+  /** The trace counter of this node's conntrack.new records at summary level (ClusterNetwork.ctConfirmed). */
+  ctNewTally: TallyHandle | undefined = undefined;
   readonly ctx: EvalContext;
   host!: NetHost;
   constructor(
@@ -754,16 +756,21 @@ export class ClusterNetwork implements Wire {
 
   /** Per fate reason, the trace counter it bumps at summary level (see Trace.tallyWith). */
   private readonly fateTallies: (TallyHandle | undefined)[] = [];
-  /** trace.wants("packet.fate"), as of trace.listenerVersion wantsVersion (asked once per packet). */
+  /** trace.wants("packet.fate") and ("conntrack.new"), as of trace.listenerVersion wantsVersion (asked once per packet). */
   private wantsFate = false;
   private wantsVersion = -1;
 
+  private wantsCtNew = false;
+
   private wantsFates(trace: Trace): boolean {
-    if (trace.listenerVersion !== this.wantsVersion) {
-      this.wantsFate = trace.wants("packet.fate");
-      this.wantsVersion = trace.listenerVersion;
-    }
+    if (trace.listenerVersion !== this.wantsVersion) this.refreshWants(trace);
     return this.wantsFate;
+  }
+
+  private refreshWants(trace: Trace): void {
+    this.wantsFate = trace.wants("packet.fate");
+    this.wantsCtNew = trace.wants("conntrack.new");
+    this.wantsVersion = trace.listenerVersion;
   }
 
   private fate(nodeName: string, f: Frame, r: number): void {
@@ -1001,7 +1008,9 @@ export class ClusterNetwork implements Wire {
   // -- conntrack bookkeeping --
 
   private ctConfirmed(node: NodeKernel, e: ConntrackEntry): void {
-    if (this.trace !== undefined && !this.trace.wants("conntrack.new")) this.trace.tally("conntrack.new", this.sim.now, node.name, undefined);
+    const trace = this.trace;
+    if (trace !== undefined && trace.listenerVersion !== this.wantsVersion) this.refreshWants(trace);
+    if (trace !== undefined && !this.wantsCtNew) trace.tallyWith((node.ctNewTally ??= new TallyHandle("conntrack.new", node.name, undefined)), this.sim.now);
     else if (this.trace !== undefined) {
       this.trace.emit({
         type: "conntrack.new", time: this.sim.now, node: node.name, id: e.id, proto: e.proto,
