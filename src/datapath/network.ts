@@ -189,9 +189,10 @@ function pathHash(ctstate: number, local: boolean, rulesEvaluated: number, log: 
 }
 
 /**
- * The flow table: which FlowPath an established packet takes, keyed by what its filter walk read
- * — ingress origin, ctstate, source and destination address, protocol (after conntrack's
- * destination rewrite) and, only when some rule tested it, one port. Connections that differ only
+ * The flow table: which FlowPath an established packet takes (or which NewPath a connection's
+ * first packet takes, see there), keyed by what its walk read — ingress origin, ctstate, source
+ * and destination address, protocol (after conntrack's destination rewrite) and, only when some
+ * rule tested it, one port. Connections that differ only
  * in ports their walk never looked at (a client's successive connections to one endpoint: a new
  * source port each, and a new destination port for their replies) then share one walk per node
  * and direction, as OVS megaflows share one upcall among the microflows that differ only in
@@ -316,7 +317,7 @@ class PathTable {
   private gen = -1;
   private rules: NodeRules | null = null;
   private addressing: NodeAddressing | null = null;
-  /** Established packets' paths by header (see FlowTable), same validity as the interned paths. */
+  /** Paths by header (see FlowTable), with the same validity as the interned paths. */
   private readonly flows = new FlowTable();
 
   /** Empties the table when the node's rules, their generation or its addressing changed. */

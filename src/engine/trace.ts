@@ -301,6 +301,8 @@ type TypeCounts = { total: number; by: Count2 };
 export class TallyHandle {
   /** @internal */ cell: Cell | null = null;
   /** @internal */ top: TypeCounts | null = null;
+  /** @internal The trace the handle is bound to (a handle used with another trace binds anew). */
+  owner: Trace | null = null;
   constructor(
     readonly type: TraceType,
     readonly k1: string | number | undefined,
@@ -363,11 +365,12 @@ export class Trace {
     if (time < this.lastTime) throw new Error(`trace: ${h.type} at ${time} is before the previous record (${this.lastTime})`);
     this.lastTime = time;
     let cell = h.cell;
-    if (cell === null || h.top === null) {
+    if (cell === null || h.top === null || h.owner !== this) {
+      h.owner = this;
       h.top = this.typeCounts(h.type);
       cell = h.cell = this.cellOf(h.top, h.k1, h.k2);
     }
-    h.top.total++;
+    h.top!.total++;
     cell.n++;
   }
 

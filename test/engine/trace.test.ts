@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Trace, type TraceRecord } from "../../src/engine/trace.ts";
+import { TallyHandle, Trace, type TraceRecord } from "../../src/engine/trace.ts";
 
 const fate = (time: number, fate: "delivered" | "dropped", reason: "socket" | "no-route", packetId: number): TraceRecord => ({
   type: "packet.fate", time, node: "node-1", flow: 1, packetId, fate, reason, src: 1, dst: 2, sport: 3, dport: 4, proto: 6,
@@ -72,5 +72,46 @@ describe("Trace", () => {
     tr.emit(fate(1, "delivered", "socket", 1));
     expect(tr.records()).toEqual([]);
     expect(tr.count("packet.fate")).toBe(1);
+  });
+
+  it("tallies through handles count exactly as emits and tallies do; a handle never used adds no key", () => {
+    const byEmit = new Trace({ level: "summary" });
+    const byTally = new Trace({ level: "summary" });
+    const byHandle = new Trace({ level: "summary" });
+    const handles = { socket: new TallyHandle("packet.fate", "delivered", "socket"), noRoute: new TallyHandle("packet.fate", "dropped", "no-route") };
+    const unused = new TallyHandle("packet.fate", "rejected", "iptables-reject");
+    const seq: ["socket" | "no-route", number][] = [["socket", 1], ["socket", 2], ["no-route", 2], ["socket", 7], ["no-route", 9]];
+    for (const [reason, time] of seq) {
+      const f = reason === "socket" ? "delivered" : "dropped";
+      byEmit.emit(fate(time, f, reason, time));
+      byTally.tally("packet.fate", time, f, reason);
+      byHandle.tallyWith(reason === "socket" ? handles.socket : handles.noRoute, time);
+    }
+    void unused;
+    for (const t of [byTally, byHandle]) {
+      expect(t.counters("packet.fate")).toEqual(byEmit.counters("packet.fate"));
+      expect(t.count("packet.fate")).toBe(5);
+      expect(t.countBy("packet.fate", "delivered")).toBe(3);
+      expect(t.countBy("packet.fate", "rejected")).toBe(0);
+    }
+    // one handle used with a second trace binds to that trace's counter
+    const other = new Trace({ level: "summary" });
+    other.tallyWith(handles.socket, 10);
+    expect(other.countBy("packet.fate", "delivered", "socket")).toBe(1);
+    expect(byHandle.countBy("packet.fate", "delivered", "socket")).toBe(3);
+    expect(() => byHandle.tallyWith(handles.socket, 1)).toThrow(/before the previous record/);
+  });
+
+  it("listenerVersion changes when a listener comes or goes (what wants() may answer then)", () => {
+    const tr = new Trace({ level: "summary" });
+    const v0 = tr.listenerVersion;
+    expect(tr.wants("packet.fate")).toBe(false);
+    const off = tr.subscribe(() => {});
+    expect(tr.listenerVersion).not.toBe(v0);
+    expect(tr.wants("packet.fate")).toBe(true);
+    const v1 = tr.listenerVersion;
+    off();
+    expect(tr.listenerVersion).not.toBe(v1);
+    expect(tr.wants("packet.fate")).toBe(false);
   });
 });
