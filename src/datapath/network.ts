@@ -757,18 +757,16 @@ export class ClusterNetwork implements Wire {
 
   /** Per fate reason, the trace counter it bumps at summary level (see Trace.tallyWith). */
   private readonly fateTallies: (TallyHandle | undefined)[] = [];
-  /** trace.wants("packet.fate") and ("conntrack.new"), as of trace.listenerVersion wantsVersion (asked once per packet). */
+  /**
+   * trace.wants("packet.fate") / ("conntrack.new") as of trace.listenerVersion wantsVersion: asked
+   * again only when the trace's listeners change, not once per packet (syncWants).
+   */
   private wantsFate = false;
+  private wantsCtNew = false;
   private wantsVersion = -1;
 
-  private wantsCtNew = false;
-
-  private wantsFates(trace: Trace): boolean {
-    if (trace.listenerVersion !== this.wantsVersion) this.refreshWants(trace);
-    return this.wantsFate;
-  }
-
-  private refreshWants(trace: Trace): void {
+  private syncWants(trace: Trace): void {
+    if (trace.listenerVersion === this.wantsVersion) return;
     this.wantsFate = trace.wants("packet.fate");
     this.wantsCtNew = trace.wants("conntrack.new");
     this.wantsVersion = trace.listenerVersion;
@@ -781,7 +779,8 @@ export class ClusterNetwork implements Wire {
     const fate = FATE_OF[r]!;
     const reason = FATE_REASONS[r]!;
     const trace = this.trace;
-    if (trace !== undefined && !this.wantsFates(trace)) trace.tallyWith((this.fateTallies[r] ??= new TallyHandle("packet.fate", fate, reason)), this.sim.now);
+    if (trace !== undefined) this.syncWants(trace);
+    if (trace !== undefined && !this.wantsFate) trace.tallyWith((this.fateTallies[r] ??= new TallyHandle("packet.fate", fate, reason)), this.sim.now);
     else if (trace !== undefined) {
       const p = f.pkt;
       trace.emit({ type: "packet.fate", time: this.sim.now, node: nodeName, flow: f.flow, packetId: f.id, fate, reason, src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, proto: p.proto });
@@ -859,14 +858,8 @@ export class ClusterNetwork implements Wire {
         this.newHits++;
         np.replay(node.rules, pkt.len);
         node.rulesEvaluated += np.rulesEvaluated;
-        e.flow = f.flow;
-        if (!ct.confirm(e)) return this.fate(node.name, f, R_INSERT);
-        this.ctConfirmed(node, e);
-        if (np.local) {
-          this.sim.scheduleIn(this.config.loopbackLatencyNs + np.cost, this.kHostIn, node.host.id, f);
-          return;
-        }
-        return this.forward(node, f, node.addressing.route(pkt.dst), np.cost);
+        if (!this.confirmEntry(node, e, f)) return;
+        return this.afterReplay(node, f, np.local, pkt.dst, np.cost);
       }
       this.curNode = node;
       this.curEntry = e;
@@ -880,9 +873,7 @@ export class ClusterNetwork implements Wire {
         if (this.snatFailed) return this.fate(node.name, f, R_NATPORT);
         ct.applyNat(e, { dnat: w.dnat, snat: w.snat });
         if (w.dnat !== undefined && this.onDnat !== undefined) this.onDnat(f.flow, w.dnat.addr, w.dnat.port);
-        e.flow = f.flow; // (kube-proxy's 0x4000 is the packet mark, not the ct mark: e.mark stays 0)
-        if (!ct.confirm(e)) return this.fate(node.name, f, R_INSERT);
-        this.ctConfirmed(node, e);
+        if (!this.confirmEntry(node, e, f)) return;
         if (this.config.pathCache && w.dnat === undefined && w.snat === undefined && w.packet === pkt && log.flowSafe && log.n > 0) {
           const seg = log.segments();
           const p = new NewPath(w.fate === "local", w.rulesEvaluated, this.ruleCost(w), seg.tables, seg.slots);
@@ -913,11 +904,7 @@ export class ClusterNetwork implements Wire {
         rules.replayCounters(fp.table, fp.slots, pkt.len);
         node.rulesEvaluated += fp.rulesEvaluated;
         f.pkt = manipSrc(e, dir, pkt);
-        if (fp.local) {
-          this.sim.scheduleIn(this.config.loopbackLatencyNs + fp.cost, this.kHostIn, node.host.id, f);
-          return;
-        }
-        return this.forward(node, f, node.addressing.route(pkt.dst), fp.cost);
+        return this.afterReplay(node, f, fp.local, pkt.dst, fp.cost);
       }
       this.pathLog.reset();
       this.pathMisses++;
@@ -951,6 +938,26 @@ export class ClusterNetwork implements Wire {
       case "forward":
         return this.forward(node, f, w.route, this.ruleCost(w));
     }
+  }
+
+  /**
+   * A connection's first packet passed the hooks: conntrack confirms its entry (recording the
+   * flow id) and the trace counts it. False when the insertion clashed: the packet is dropped.
+   */
+  private confirmEntry(node: NodeKernel, e: ConntrackEntry, f: Frame): boolean {
+    e.flow = f.flow; // (kube-proxy's 0x4000 is the packet mark, not the ct mark: e.mark stays 0)
+    if (!node.ct.confirm(e)) {
+      this.fate(node.name, f, R_INSERT);
+      return false;
+    }
+    this.ctConfirmed(node, e);
+    return true;
+  }
+
+  /** After a replayed walk (FlowPath, NewPath): local delivery, or forwarding towards `dst`. */
+  private afterReplay(node: NodeKernel, f: Frame, local: boolean, dst: IPv4, cost: number): void {
+    if (local) this.sim.scheduleIn(this.config.loopbackLatencyNs + cost, this.kHostIn, node.host.id, f);
+    else this.forward(node, f, node.addressing.route(dst), cost);
   }
 
   private ruleCost(w: WalkResult): number {
@@ -1010,10 +1017,10 @@ export class ClusterNetwork implements Wire {
 
   private ctConfirmed(node: NodeKernel, e: ConntrackEntry): void {
     const trace = this.trace;
-    if (trace !== undefined && trace.listenerVersion !== this.wantsVersion) this.refreshWants(trace);
+    if (trace !== undefined) this.syncWants(trace);
     if (trace !== undefined && !this.wantsCtNew) trace.tallyWith((node.ctNewTally ??= new TallyHandle("conntrack.new", node.name, undefined)), this.sim.now);
-    else if (this.trace !== undefined) {
-      this.trace.emit({
+    else if (trace !== undefined) {
+      trace.emit({
         type: "conntrack.new", time: this.sim.now, node: node.name, id: e.id, proto: e.proto,
         origSrc: e.origSrc, origDst: e.origDst, origSport: e.origSport, origDport: e.origDport,
         replySrc: e.replySrc, replyDst: e.replyDst, replySport: e.replySport, replyDport: e.replyDport,

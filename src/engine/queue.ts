@@ -333,15 +333,9 @@ export class EventQueue {
     this.atValid = false;
     // Lazy deletion keeps cancelled entries in the heaps; rebuild when they dominate, so
     // repeatedly re-armed long timers (e.g. 5-day TCP timeouts) cannot bloat them.
-    if (this.stored() - this.live > this.live + 4096) this.compact();
+    // (cap − freeTop: the slots held by the heaps and lanes, cancelled ones included.)
+    if (this.cap - this.freeTop - this.live > this.live + 4096) this.compact();
     return true;
-  }
-
-  /** Entries held, cancelled ones included. */
-  private stored(): number {
-    let n = this.near.n + this.far.n;
-    for (const l of this.lanes) n += l.n;
-    return n;
   }
 
   /** Rebuilds the heaps and lanes without cancelled entries. */
@@ -399,11 +393,7 @@ export class EventQueue {
       let mt = Infinity, mq = 0;
       for (let i = 0; i < lanes.length; i++) {
         const l = lanes[i]!;
-        while (l.n > 0 && states[l.slots[l.head]!] === CANCELLED) {
-          const slot = l.slots[l.head]!;
-          l.removeTop();
-          this.releaseSlot(slot);
-        }
+        while (l.n > 0 && states[l.slots[l.head]!] === CANCELLED) this.dropFront(l);
         if (l.n === 0) continue;
         const lt = l.times[l.head]!;
         if (lt < mt || (lt === mt && l.seqs[l.head]! < mq)) {
@@ -433,6 +423,12 @@ export class EventQueue {
     const top = h.heap[0]!;
     h.removeTop();
     this.releaseSlot(top);
+  }
+
+  private dropFront(l: Lane): void {
+    const slot = l.slots[l.head]!;
+    l.removeTop();
+    this.releaseSlot(slot);
   }
 
   /** Time of the next pending event, or Infinity when none. */
@@ -474,13 +470,7 @@ export class EventQueue {
   clear(): void {
     while (this.near.n > 0) this.dropTop(this.near);
     while (this.far.n > 0) this.dropTop(this.far);
-    for (const l of this.lanes) {
-      while (l.n > 0) {
-        const slot = l.slots[l.head]!;
-        l.removeTop();
-        this.releaseSlot(slot);
-      }
-    }
+    for (const l of this.lanes) while (l.n > 0) this.dropFront(l);
     this.live = 0;
     this.atValid = false;
     this.lanesValid = false;

@@ -196,7 +196,7 @@ export class ConntrackEntry {
   replyDport: number;
   /** svcsim metadata, not kernel state: the traffic layer's flow id (−1 until the datapath sets it). */
   flow = -1;
-  /** @internal The two tuples' hashes (slotHashOf) while confirmed. */
+  /** @internal The two tuples' hashes (ConntrackTable.hashOf) while confirmed. */
   origKey = 0;
   replyKey = 0;
   /**
@@ -323,15 +323,6 @@ export interface CtHit {
 
 // ---- the table ------------------------------------------------------------------------------
 
-/**
- * A tuple hash as the table keeps it: 30 bits, never 0 (0 marks a free slot). 30 bits index any
- * table this process can hold, and keep the hash a small integer in V8, so an entry's two
- * stored hashes (origKey, replyKey) are not boxed doubles (two allocations per connection).
- */
-function slotHashOf(h: number): number {
-  return h & 0x3fffffff || 1;
-}
-
 export class ConntrackTable {
   readonly node: string;
   readonly timeouts: Readonly<ConntrackTimeouts>;
@@ -339,8 +330,8 @@ export class ConntrackTable {
   private readonly key: typeof tupleKey;
   // Open-addressing hash (linear probing, backward-shift deletion) over both tuples of every
   // confirmed entry: slot → (entry, which tuple, its hash). Load factor kept ≤ 1/2.
-  // A slot's hash (slotHashOf) is never 0, so 0 marks a free slot and a probe reads only
-  // the dense hash array until the hashes agree.
+  // A slot's hash (hashOf) is never 0, so 0 marks a free slot and a probe reads only the
+  // dense hash array until the hashes agree. Every hash passed below comes from hashOf.
   private slotEntry: (ConntrackEntry | null)[] = new Array<ConntrackEntry | null>(1024).fill(null);
   private slotHash = new Int32Array(1024);
   private slotDir = new Uint8Array(1024);
@@ -390,10 +381,14 @@ export class ConntrackTable {
 
   // -- hash internals --
 
+  /** A tuple's hash as the table keeps it: the key function's, as an int32, never 0 (the free-slot mark). */
+  private hashOf(src: number, dst: number, sport: number, dport: number, proto: number): number {
+    return this.key(src, dst, sport, dport, proto) | 0 || 1;
+  }
+
   private find(h: number, src: number, dst: number, sport: number, dport: number, proto: number): ConntrackEntry | null {
     const mask = this.mask;
     const hashes = this.slotHash;
-    h = slotHashOf(h);
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const x = hashes[i]!;
       if (x === 0) return null;
@@ -422,7 +417,6 @@ export class ConntrackTable {
     if ((this.used + 1) * 2 > this.slotEntry.length) this.growHash();
     const mask = this.mask;
     const hashes = this.slotHash;
-    h = slotHashOf(h);
     let i = h & mask;
     while (hashes[i] !== 0) i = (i + 1) & mask;
     this.slotEntry[i] = e;
@@ -451,7 +445,6 @@ export class ConntrackTable {
     const mask = this.mask;
     const ents = this.slotEntry;
     const hashes = this.slotHash;
-    h = slotHashOf(h);
     let i = h & mask;
     for (;;) {
       const x = hashes[i]!;
@@ -504,7 +497,7 @@ export class ConntrackTable {
    * Direction in `lastHitDir`.
    */
   lookupTuple(src: number, dst: number, sport: number, dport: number, proto: number, now: number): ConntrackEntry | null {
-    const e = this.find(this.key(src, dst, sport, dport, proto), src, dst, sport, dport, proto);
+    const e = this.find(this.hashOf(src, dst, sport, dport, proto), src, dst, sport, dport, proto);
     if (e === null) return null;
     if (e.expires <= now) {
       this.destroy(e, "timeout", now);
@@ -603,7 +596,7 @@ export class ConntrackTable {
       e.status |= IPS_SRC_NAT;
     }
     if (rehash) {
-      e.replyKey = slotHashOf(this.key(e.replySrc, e.replyDst, e.replySport, e.replyDport, e.proto));
+      e.replyKey = this.hashOf(e.replySrc, e.replyDst, e.replySport, e.replyDport, e.proto);
       this.hashAdd(e.replyKey, e, DIR_REPLY);
     }
   }
@@ -613,14 +606,13 @@ export class ConntrackTable {
    * the kernel's nf_conntrack_tuple_taken, asked with the reply tuple a NAT choice would create.
    */
   isReplyTupleTaken(src: number, dst: number, sport: number, dport: number, proto: number, ignore?: ConntrackEntry): boolean {
-    return this.takenHashed(this.key(src, dst, sport, dport, proto), src, dst, sport, dport, proto, ignore);
+    return this.takenHashed(this.hashOf(src, dst, sport, dport, proto), src, dst, sport, dport, proto, ignore);
   }
 
   /** isReplyTupleTaken with the tuple's hash already computed. */
   private takenHashed(h: number, src: number, dst: number, sport: number, dport: number, proto: number, ignore?: ConntrackEntry): boolean {
     const mask = this.mask;
     const hashes = this.slotHash;
-    h = slotHashOf(h);
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const x = hashes[i]!;
       if (x === 0) return false;
@@ -669,8 +661,8 @@ export class ConntrackTable {
    */
   confirm(e: ConntrackEntry): boolean {
     if (e.confirmed) return true;
-    const ok = slotHashOf(this.key(e.origSrc, e.origDst, e.origSport, e.origDport, e.proto));
-    const rk = slotHashOf(this.key(e.replySrc, e.replyDst, e.replySport, e.replyDport, e.proto));
+    const ok = this.hashOf(e.origSrc, e.origDst, e.origSport, e.origDport, e.proto);
+    const rk = this.hashOf(e.replySrc, e.replyDst, e.replySport, e.replyDport, e.proto);
     if (this.takenHashed(ok, e.origSrc, e.origDst, e.origSport, e.origDport, e.proto)) return false;
     if (this.takenHashed(rk, e.replySrc, e.replyDst, e.replySport, e.replyDport, e.proto)) return false;
     e.origKey = ok;

@@ -54,7 +54,14 @@ function protoCode(p: number): number {
 const NO_MATCH_FNS: readonly MatchFn[] = Object.freeze([]);
 
 const B_COMPILED = 1, B_PER_NODE = 2;
-/** Entry.bits a CounterLog must hear of (see Evaluator.run): a rule that is not flowSafe, or reads the source port. */
+/**
+ * Entry.bits a CounterLog hears of (Evaluator.run):
+ * - B_NOT_FLOW_SAFE: some match is not pure (MatchDef.pure: a function of the packet's addresses,
+ *   protocol and ports, ctstate, mark, interfaces and addrtype, without side effects), or a random
+ *   statistic is inlined: testing the rule may answer differently for another packet of the flow;
+ * - B_READS_SPORT / B_READS_DPORT: some test reads the packet's source / destination port (a port
+ *   range, multiport): its answer may differ between connections of the same addresses.
+ */
 export const B_NOT_FLOW_SAFE = 4, B_READS_SPORT = 8, B_READS_DPORT = 16;
 const B_LOGGED = B_NOT_FLOW_SAFE | B_READS_SPORT | B_READS_DPORT;
 
@@ -130,25 +137,6 @@ export class Entry {
   /** Some match keeps per-network-namespace state (recent list, nfacct object, nth counter). */
   get perNode(): boolean {
     return (this.bits & B_PER_NODE) !== 0;
-  }
-  /**
-   * Every match is pure (MatchDef.pure: a function of the packet's addresses, protocol and ports,
-   * ctstate, mark, interfaces and addrtype, without side effects) and no random statistic is
-   * inlined: testing this rule gives the same answer for every packet of a flow (CounterLog).
-   */
-  get flowSafe(): boolean {
-    return (this.bits & B_NOT_FLOW_SAFE) === 0;
-  }
-  /**
-   * Some test of this rule reads the packet's source port (a --sport range, multiport --sports or
-   * --ports): its answer may differ between connections of the same addresses and destination port.
-   */
-  get readsSport(): boolean {
-    return (this.bits & B_READS_SPORT) !== 0;
-  }
-  /** Likewise for the destination port (a --dport range, multiport --dports or --ports). */
-  get readsDport(): boolean {
-    return (this.bits & B_READS_DPORT) !== 0;
   }
 
   constructor(rule: Rule) {
@@ -413,72 +401,60 @@ function effectOf(e: Entry, markBefore: number, markAfter: number): string | und
 }
 
 /**
- * What one or more traversals did to the counters, for replaying them on later packets of the
- * same flow (the datapath's per-connection path cache): the counter slots bumped, in order, and
- * whether the traversals can be replayed at all — false as soon as a visited rule is not
- * flowSafe (a random or nth statistic, a recent list, an nfacct object: another packet could
- * take another branch or must change state). `table` is an opaque handle of the counter arrays
- * (set by the owner before each traversal); a log spanning two handles is not replayable.
+ * What one or more traversals did to the counters, for replaying them on later packets (the
+ * datapath's path cache and flow table): the counter slots bumped, in order, grouped by the
+ * counter arrays they belong to (`cur`, an opaque handle the owner sets before each traversal),
+ * and what the traversals read: whether every rule tested was flowSafe (no random or nth
+ * statistic, recent list or nfacct object: another packet could take another branch or must
+ * change state) and whether some rule, or a chain index, read the source or destination port.
  */
 export class CounterLog {
   ids: number[] = [];
   n = 0;
-  replayable = true;
-  /**
-   * The slots by table, for a log spanning several (a new connection's walk: nat and filter):
-   * segment k holds ids[starts[k] .. starts[k + 1] or n) of segTables[k]. A log with more than
-   * one segment has replayable false (the single-table form above); segments() replays it.
-   */
+  /** Segment k holds ids[starts[k] .. starts[k + 1] or n) of the counter arrays segTables[k]. */
   segTables: unknown[] = [];
   starts: number[] = [];
   nseg = 0;
-  /** Some rule tested was not flowSafe. */
-  private unsafe = false;
-  /**
-   * Some rule the traversals tested reads the source / destination port (Entry.readsSport,
-   * readsDport), or a chain's index was looked up with the destination port.
-   */
+  /** Every rule tested was flowSafe. */
+  flowSafe = true;
   readsSport = false;
   readsDport = false;
-  table: unknown = null;
   /** @internal Handle the owner sets before a traversal. */
   cur: unknown = null;
 
   reset(): void {
     this.n = 0;
     this.nseg = 0;
-    this.unsafe = false;
-    this.replayable = true;
+    this.flowSafe = true;
     this.readsSport = false;
     this.readsDport = false;
-    this.table = null;
     this.cur = null;
+  }
+
+  /** Replayable as one slot list: every rule flowSafe, and all slots in one table's arrays. */
+  get replayable(): boolean {
+    return this.flowSafe && this.nseg <= 1;
+  }
+
+  /** The counter arrays of the first (for a replayable log, the only) segment; null when empty. */
+  get table(): unknown {
+    return this.nseg > 0 ? this.segTables[0] : null;
   }
 
   /** @internal A tested rule's Entry.bits include B_LOGGED ones. */
   note(bits: number): void {
-    if ((bits & B_NOT_FLOW_SAFE) !== 0) {
-      this.replayable = false;
-      this.unsafe = true;
-    }
+    if ((bits & B_NOT_FLOW_SAFE) !== 0) this.flowSafe = false;
     if ((bits & B_READS_SPORT) !== 0) this.readsSport = true;
     if ((bits & B_READS_DPORT) !== 0) this.readsDport = true;
   }
 
   /** @internal */
   push(id: number): void {
-    if (this.n === 0) this.table = this.cur;
-    else if (this.table !== this.cur) this.replayable = false;
     if (this.nseg === 0 || this.segTables[this.nseg - 1] !== this.cur) {
       this.segTables[this.nseg] = this.cur;
       this.starts[this.nseg++] = this.n;
     }
     this.ids[this.n++] = id;
-  }
-
-  /** Whether every rule tested was flowSafe, whatever the number of tables (see segTables). */
-  get flowSafe(): boolean {
-    return !this.unsafe;
   }
 
   /** The recorded slots (a fresh array). */
@@ -553,8 +529,7 @@ export class Evaluator {
 
     // push(start)
     stChain[0] = start;
-    this.initFrame(0, start, useIndex, kDst, kPP);
-    if (log !== null && this.stSlot[0]! >= -1 && kPP >= 0) log.readsDport = true; // an index lookup keyed by the port
+    this.initFrame(0, start, useIndex, kDst, kPP, log);
 
     outer: for (;;) {
       const chain = stChain[depth]!;
@@ -615,14 +590,12 @@ export class Evaluator {
           depth++;
           this.ensureDepth(depth);
           stChain[depth] = e.jump!;
-          this.initFrame(depth, e.jump!, useIndex, kDst, kPP);
-          if (log !== null && this.stSlot[depth]! >= -1 && kPP >= 0) log.readsDport = true;
+          this.initFrame(depth, e.jump!, useIndex, kDst, kPP, log);
           break;
         case T_GOTO:
           count += pos + 1;
           stChain[depth] = e.jump!;
-          this.initFrame(depth, e.jump!, useIndex, kDst, kPP);
-          if (log !== null && this.stSlot[depth]! >= -1 && kPP >= 0) log.readsDport = true;
+          this.initFrame(depth, e.jump!, useIndex, kDst, kPP, log);
           break;
         case T_RETURN:
           count += pos + 1;
@@ -656,14 +629,18 @@ export class Evaluator {
     return r;
   }
 
-  private initFrame(d: number, chain: Chain, useIndex: boolean, kDst: number, kPP: number): void {
+  private initFrame(d: number, chain: Chain, useIndex: boolean, kDst: number, kPP: number, log: CounterLog | null): void {
     this.stCur[d] = 0;
     this.stLast[d] = -1;
     this.stBi[d] = 0;
     this.stOi[d] = 0;
     const idx = chain.index;
     if (!useIndex || idx === null) this.stSlot[d] = -2;
-    else this.stSlot[d] = kPP < 0 ? -1 : idx.find(kDst, kPP);
+    else if (kPP < 0) this.stSlot[d] = -1;
+    else {
+      this.stSlot[d] = idx.find(kDst, kPP);
+      if (log !== null) log.readsDport = true; // the candidates depend on the destination port
+    }
   }
 
   /** Next position to evaluate in frame d, or -1 when the chain is exhausted. */

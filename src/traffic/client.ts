@@ -249,7 +249,7 @@ export class Client extends LoadGenerator implements ConnOwner {
     if (conn === null && this.cfg.keepAlive) conn = this.idle.pop() ?? null;
     if (conn !== null) {
       req.conn = conn;
-      req.rec = conn.ownerData as ConnectionRecord;
+      req.rec = recOf(conn)!;
       req.reused = true;
       conn.user = req;
       this.send(conn, req);
@@ -279,7 +279,7 @@ export class Client extends LoadGenerator implements ConnOwner {
   }
 
   onEstablished(c: Conn): void {
-    const rec = c.ownerData as ConnectionRecord;
+    const rec = recOf(c)!;
     rec.established = this.rt.sim.now;
     rec.synsSent = c.synsSent;
     const req = c.user as Req | undefined;
@@ -290,7 +290,7 @@ export class Client extends LoadGenerator implements ConnOwner {
     const req = c.user as Req | undefined;
     if (req === undefined || req.id !== resp.requestId) return; // a late answer to an abandoned request
     c.user = undefined;
-    const rec = c.ownerData as ConnectionRecord;
+    const rec = recOf(c)!;
     rec.servedBy = resp.servedBy;
     rec.endpointAddr = resp.endpointAddr;
     rec.endpointPort = resp.endpointPort;
@@ -307,7 +307,7 @@ export class Client extends LoadGenerator implements ConnOwner {
   }
 
   onFailure(c: Conn, why: ConnFailure): void {
-    const rec = c.ownerData as ConnectionRecord | undefined;
+    const rec = recOf(c);
     if (rec !== undefined) {
       rec.synsSent = c.synsSent;
       rec.end = why;
@@ -327,7 +327,7 @@ export class Client extends LoadGenerator implements ConnOwner {
 
   /** The server closed the connection: never reuse it; a request waiting on it got an empty reply. */
   onPeerClosed(c: Conn): void {
-    const rec = c.ownerData as ConnectionRecord | undefined;
+    const rec = recOf(c);
     if (rec !== undefined && rec.closed < 0) {
       rec.closed = this.rt.sim.now;
       if (rec.end === "open") rec.end = "closed";
@@ -344,7 +344,7 @@ export class Client extends LoadGenerator implements ConnOwner {
     const c = req.conn;
     if (c !== null) {
       c.user = undefined;
-      const rec = c.ownerData as ConnectionRecord | undefined;
+      const rec = recOf(c);
       if (rec !== undefined) {
         rec.synsSent = c.synsSent;
         if (c.state !== ESTABLISHED && rec.established < 0) rec.end = "aborted";
@@ -355,7 +355,7 @@ export class Client extends LoadGenerator implements ConnOwner {
   }
 
   private closeConn(c: Conn): void {
-    const rec = c.ownerData as ConnectionRecord | undefined;
+    const rec = recOf(c);
     if (rec !== undefined && rec.closed < 0) {
       rec.closed = this.rt.sim.now;
       if (rec.end === "open") rec.end = "closed";
@@ -421,6 +421,11 @@ export class Client extends LoadGenerator implements ConnOwner {
     this.checkDone();
   }
 
+}
+
+/** A client connection's record (kept on the socket while it lives; see issue()). */
+function recOf(c: Conn): ConnectionRecord | undefined {
+  return c.ownerData as ConnectionRecord | undefined;
 }
 
 /** The trace's (outcome, reason) for a request outcome. */
