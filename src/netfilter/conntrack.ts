@@ -644,12 +644,12 @@ export class ConntrackTable {
     let off: number;
     if (opts.randomFully) {
       if (!opts.randomU32) throw new Error("selectSnatPort: --random-fully needs a random source");
-      off = opts.randomU32() % size;
+      off = (opts.randomU32() % size) | 0; // int32: ports stay V8 small integers (see net/packet.ts)
     } else {
       off = (orig - min + 1 + size) % size; // the port after the original, within the class
     }
     for (let i = 0; i < size; i++) {
-      const port = min + ((off + i) % size);
+      const port = (min + ((off + i) % size)) | 0;
       if (!this.isReplyTupleTaken(rs, addr, rsp, port, p, e)) return port;
     }
     return -1;
