@@ -36,6 +36,7 @@
  */
 import type { Simulation } from "../engine/sim.ts";
 import type { SimTime } from "../engine/time.ts";
+import { IntMap } from "../engine/intmap.ts";
 import { SECOND } from "../engine/time.ts";
 import { p31chance, type RngRoot, type Stream } from "../engine/rng.ts";
 import { TallyHandle, type PacketFate, type PacketFateReason, type Trace } from "../engine/trace.ts";
@@ -46,8 +47,8 @@ import type { ClusterState } from "../cluster/types.ts";
 import { sortedValues } from "../cluster/types.ts";
 import { CT_RELATED, type EvalContext } from "../netfilter/types.ts";
 import { CounterLog } from "../netfilter/eval.ts";
-import { ConntrackTable, DIR_REPLY, manipDst, manipSrc, type ConntrackEntry, type ConntrackTimeouts, type CtDestroyReason } from "../netfilter/conntrack.ts";
-import { newWalkScratch, walkHooks, type Origin, type RuleEvaluator, type WalkOptions, type WalkResult } from "./pipeline.ts";
+import { ConntrackTable, DIR_REPLY, manipDst, manipSrc, type ConntrackEntry, type ConntrackTimeouts, type CtDestroyReason, type SnatPortOptions } from "../netfilter/conntrack.ts";
+import { newWalkScratch, walkHooks, type Origin, type Route, type RuleEvaluator, type WalkOptions, type WalkResult } from "./pipeline.ts";
 import { buildExternalRouting, buildNodeAddressing, pickByTuple, type NodeAddressing } from "./topology.ts";
 import { RECV_CLOSED, RECV_ICMP, RECV_RST, RECV_SOCKET, type SocketReceiver, type Wire } from "./wire.ts";
 
@@ -384,7 +385,12 @@ export class NodeKernel {
   sweepPending = false;
   /** The trace counter of this node's conntrack.new records at summary level (ClusterNetwork.ctConfirmed). */
   ctNewTally: TallyHandle | undefined = undefined;
+  /** Next hops by destination address, valid while `hopsFor` is this node's addressing (ClusterNetwork.hopTo). */
+  readonly hops = new IntMap<NextHop>();
+  hopsFor: NodeAddressing | null = null;
   readonly ctx: EvalContext;
+  /** MASQUERADE/SNAT --random-fully: ports drawn from this node's nat stream. */
+  readonly snatRandomFully: SnatPortOptions;
   host!: NetHost;
   constructor(
     readonly index: number,
@@ -397,12 +403,30 @@ export class NodeKernel {
     readonly natRandom: Stream,
   ) {
     const chance = p31chance(statistic);
+    this.snatRandomFully = { randomFully: true, randomU32: () => natRandom.uint32() };
     this.ctx = {
       ctstate: 0, mark: 0, inIface: "", outIface: "", now: 0,
       isLocal: (a: number) => this.addressing.isLocal(a),
       chance,
     };
   }
+}
+
+const NO_SNAT_OPTIONS: SnatPortOptions = {};
+
+/**
+ * Where a node sends packets for one destination after its hooks (the route, and the pod's
+ * network namespace or the next node it names), remembered per node and destination for replayed
+ * walks. Valid for one addressing of the node: every change of a pod sandbox on the node (CNI ADD
+ * or DEL) builds the node a new addressing, so a pod route's host cannot change under it. External
+ * machines are looked up each time (they come and go without a routing change).
+ */
+interface NextHop {
+  readonly route: Route;
+  /** The pod behind a pod route (null: no live sandbox has the address; other kinds: null). */
+  readonly host: NetHost | null;
+  /** The node a node route leads to (other kinds: null). */
+  readonly next: NodeKernel | null;
 }
 
 /** The packet being carried and what rides beside its headers; one object per packet, reused per hop. */
@@ -450,7 +474,7 @@ export class ClusterNetwork implements Wire {
   readonly nodes: NodeKernel[] = [];
   readonly hosts: NetHost[] = [];
   private readonly nodeByName = new Map<string, NodeKernel>();
-  private readonly hostByAddr = new Map<IPv4, NetHost>();
+  private readonly hostByAddr = new IntMap<NetHost>();
   private readonly podCidrs: { cidr: Cidr; node: NodeKernel }[] = [];
   private entryNode: NodeKernel;
   /** LB ingress IPs and externalIPs → the nodes the outside network may deliver them to (topology.ts). */
@@ -813,7 +837,7 @@ export class ClusterNetwork implements Wire {
     if (e === null) return pkt.sport;
     // The reply tuple must already carry the DNAT (POSTROUTING runs after PREROUTING/OUTPUT).
     if (pkt.dst !== e.origDst || pkt.dport !== e.origDport) node.ct.applyNat(e, { dnat: { addr: pkt.dst, port: pkt.dport } });
-    const port = node.ct.selectSnatPort(e, addr, randomFully ? { randomFully: true, randomU32: () => node.natRandom.uint32() } : {});
+    const port = node.ct.selectSnatPort(e, addr, randomFully ? node.snatRandomFully : NO_SNAT_OPTIONS);
     if (port < 0) {
       this.snatFailed = true;
       return pkt.sport;
@@ -956,8 +980,36 @@ export class ClusterNetwork implements Wire {
 
   /** After a replayed walk (FlowPath, NewPath): local delivery, or forwarding towards `dst`. */
   private afterReplay(node: NodeKernel, f: Frame, local: boolean, dst: IPv4, cost: number): void {
-    if (local) this.sim.scheduleIn(this.config.loopbackLatencyNs + cost, this.kHostIn, node.host.id, f);
-    else this.forward(node, f, node.addressing.route(dst), cost);
+    if (local) return void this.sim.scheduleIn(this.config.loopbackLatencyNs + cost, this.kHostIn, node.host.id, f);
+    const hop = this.hopTo(node, dst);
+    if (hop.route.kind === "pod" && hop.host !== null) this.sim.scheduleIn(this.config.vethLatencyNs + cost, this.kHostIn, hop.host.id, f);
+    else if (hop.next !== null) this.toNode(hop.next, f, cost);
+    else this.forward(node, f, hop.route, cost);
+  }
+
+  /** The node's next hop for `dst` (see NextHop): one IntMap probe instead of the route and host lookups. */
+  private hopTo(node: NodeKernel, dst: IPv4): NextHop {
+    if (node.hopsFor !== node.addressing) {
+      node.hops.clear();
+      node.hopsFor = node.addressing;
+    }
+    let hop = node.hops.get(dst);
+    if (hop === undefined) {
+      const route = node.addressing.route(dst);
+      hop = {
+        route,
+        host: route.kind === "pod" ? this.hostByAddr.get(dst) ?? null : null,
+        next: route.kind === "node" ? this.nodeByName.get(route.node)! : null,
+      };
+      node.hops.set(dst, hop);
+    }
+    return hop;
+  }
+
+  private toNode(next: NodeKernel, f: Frame, cost: number): void {
+    f.iface = "eth0";
+    f.origin = this.eth0Origin;
+    this.sim.scheduleIn(this.config.nodeLatencyNs + cost, this.kNodeIn, next.index, f);
   }
 
   private ruleCost(w: WalkResult): number {
@@ -973,13 +1025,8 @@ export class ClusterNetwork implements Wire {
         sim.scheduleIn(this.config.vethLatencyNs + cost, this.kHostIn, h.id, f);
         return;
       }
-      case "node": {
-        const next = this.nodeByName.get(route.node)!;
-        f.iface = "eth0";
-        f.origin = this.eth0Origin;
-        sim.scheduleIn(this.config.nodeLatencyNs + cost, this.kNodeIn, next.index, f);
-        return;
-      }
+      case "node":
+        return this.toNode(this.nodeByName.get(route.node)!, f, cost);
       case "external": {
         const h = this.hostByAddr.get(f.pkt.dst);
         if (h === undefined || h.kind !== "external") return this.fate("outside", f, R_NOROUTE);

@@ -22,6 +22,7 @@ import { cidrContains, parseCidr, parseIPv4, tryParseIPv4, LOOPBACK_NET, type Ci
 import type { ClusterState, PodState } from "../cluster/types.ts";
 import { sortedValues } from "../cluster/types.ts";
 import type { NodeRouting, Route } from "./pipeline.ts";
+import { IntMap } from "../engine/intmap.ts";
 
 export interface NodeAddressing extends NodeRouting {
   readonly nodeIP: IPv4;
@@ -83,7 +84,7 @@ export function buildNodeAddressing(state: ClusterState, nodeName: string): Node
   };
   // The FIB never changes under an addressing object (a change builds a new one), so each
   // destination's decision is remembered: one map lookup per packet after the first.
-  const routeCache = new Map<IPv4, Route>();
+  const routeCache = new IntMap<Route>();
   return {
     name: nodeName,
     nodeIP,
