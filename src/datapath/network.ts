@@ -47,7 +47,7 @@ import type { ClusterState } from "../cluster/types.ts";
 import { sortedValues } from "../cluster/types.ts";
 import { CT_RELATED, type EvalContext } from "../netfilter/types.ts";
 import { CounterLog } from "../netfilter/eval.ts";
-import { ConntrackTable, DIR_REPLY, manipDst, manipSrc, type ConntrackEntry, type ConntrackTimeouts, type CtDestroyReason, type SnatPortOptions } from "../netfilter/conntrack.ts";
+import { ConntrackTable, DIR_REPLY, manipBoth, manipDst, manipSrc, type ConntrackEntry, type ConntrackTimeouts, type CtDestroyReason, type SnatPortOptions } from "../netfilter/conntrack.ts";
 import { newWalkScratch, walkHooks, type Origin, type Route, type RuleEvaluator, type WalkOptions, type WalkResult } from "./pipeline.ts";
 import { buildExternalRouting, buildNodeAddressing, pickByTuple, type NodeAddressing } from "./topology.ts";
 import { RECV_CLOSED, RECV_ICMP, RECV_RST, RECV_SOCKET, type SocketReceiver, type Wire } from "./wire.ts";
@@ -912,19 +912,23 @@ export class ClusterNetwork implements Wire {
       node.rulesEvaluated += w.rulesEvaluated;
       pkt = w.packet;
     } else if (e !== null) {
-      pkt = manipDst(e, dir, pkt);
       const rules = node.rules;
       let fp = (dir === DIR_REPLY ? e.pathReply : e.pathOrig) as FlowPath | null;
       if (fp !== null && fp.rules === rules && fp.gen === rules.generation && fp.addressing === node.addressing && fp.ctstate === st && fp.origin === origin) {
+        // Path cache hit (see FlowPath): the walk's counters, cost and decision, without the walk.
+        // The hooks between the two rewrites are not run, so both are made at once.
         this.pathHits++;
-      } else if (this.config.pathCache && (fp = node.paths.flow(node, origin, st, pkt) as FlowPath | null) !== null) {
+        rules.replayCounters(fp.table, fp.slots, pkt.len);
+        node.rulesEvaluated += fp.rulesEvaluated;
+        f.pkt = manipBoth(e, dir, pkt);
+        return this.afterReplay(node, f, fp.local, f.pkt.dst, fp.cost);
+      }
+      pkt = manipDst(e, dir, pkt);
+      if (this.config.pathCache && (fp = node.paths.flow(node, origin, st, pkt) as FlowPath | null) !== null) {
         // Another connection's walk with this header (FlowTable): this connection's path from now on.
         this.flowHits++;
         if (dir === DIR_REPLY) e.pathReply = fp;
         else e.pathOrig = fp;
-      }
-      if (fp !== null) {
-        // Path cache hit (see FlowPath): the walk's counters, cost and decision, without the walk.
         rules.replayCounters(fp.table, fp.slots, pkt.len);
         node.rulesEvaluated += fp.rulesEvaluated;
         f.pkt = manipSrc(e, dir, pkt);

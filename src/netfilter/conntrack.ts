@@ -888,6 +888,27 @@ export function manipSrc(e: ConntrackEntry, dir: CtDir, pkt: Packet): Packet {
   return withSrcPort(pkt, e.origDst, e.origDport);
 }
 
+/**
+ * manipSrc(e, dir, manipDst(e, dir, pkt)) in one copy, for a packet whose hooks between the two
+ * rewrites are replayed rather than run (the datapath's path cache): nothing reads the
+ * half-translated packet.
+ */
+export function manipBoth(e: ConntrackEntry, dir: CtDir, pkt: Packet): Packet {
+  const st = e.status;
+  let dst = pkt.dst, dport = pkt.dport, src = pkt.src, sport = pkt.sport;
+  if (dir === DIR_ORIGINAL) {
+    if (st & IPS_DST_NAT) { dst = e.replySrc; dport = e.replySport; }
+    if (st & IPS_SRC_NAT) { src = e.replyDst; sport = e.replyDport; }
+  } else {
+    if (st & IPS_SRC_NAT) { dst = e.origSrc; dport = e.origSport; }
+    if (st & IPS_DST_NAT) { src = e.origDst; sport = e.origDport; }
+  }
+  if ((st & (IPS_DST_NAT | IPS_SRC_NAT)) === 0) return pkt;
+  return pkt.icmp === undefined
+    ? { src, dst, sport, dport, proto: pkt.proto, flags: pkt.flags, len: pkt.len }
+    : { ...pkt, src, dst, sport, dport };
+}
+
 // ---- conntrack -L ---------------------------------------------------------------------------
 
 /** The conntrack-tools release whose output svcsim reproduces. */

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { parseIPv4 as ip } from "../../src/net/ip.ts";
+import { formatIPv4, parseIPv4 as ip } from "../../src/net/ip.ts";
 import type { FiveTuple, Packet, ProtoNum } from "../../src/net/packet.ts";
 import { PROTO_ICMP, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from "../../src/net/packet.ts";
 import {
   ConntrackTable, type ConntrackEntry, type CtDestroyReason, DIR_ORIGINAL, DIR_REPLY, CT_UPDATE_INVALID,
-  formatConntrackL, manipDst, manipSrc, tupleKey,
+  formatConntrackL, manipBoth, manipDst, manipSrc, tupleKey,
 } from "../../src/netfilter/conntrack.ts";
 import { CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_SNAT } from "../../src/netfilter/types.ts";
 
@@ -227,6 +227,31 @@ describe("NAT bindings", () => {
     ct.track(p, 0);
     expect(manipDst(ct.cur!, DIR_ORIGINAL, p)).toBe(p);
     expect(manipSrc(ct.cur!, DIR_ORIGINAL, p)).toBe(p);
+  });
+
+  // manipBoth is manipSrc(manipDst(...)) in one copy: the same header for every NAT kind and direction.
+  const both = [
+    { name: "DNAT and MASQUERADE, original", masq: true, dnat: true, reply: false },
+    { name: "DNAT and MASQUERADE, reply", masq: true, dnat: true, reply: true },
+    { name: "DNAT only, original", masq: false, dnat: true, reply: false },
+    { name: "DNAT only, reply", masq: false, dnat: true, reply: true },
+    { name: "SNAT only, original", masq: true, dnat: false, reply: false },
+    { name: "SNAT only, reply", masq: true, dnat: false, reply: true },
+    { name: "no NAT, original", masq: false, dnat: false, reply: false },
+  ];
+  it.each(both)("manipBoth equals manipSrc after manipDst: $name", ({ masq, dnat, reply }) => {
+    const { ct } = newTable();
+    expect(ct.track(pkt(CLIENT, 43120, VIP, 80, PROTO_TCP, SYN), 0)).toBe(CT_NEW);
+    const e = ct.cur!;
+    if (dnat) ct.applyNat(e, { dnat: { addr: ip(EP), port: 9376 } });
+    if (masq) ct.applyNat(e, { snat: { addr: ip(NODE), port: 61000 } });
+    expect(ct.confirm(e)).toBe(true);
+    const dir = reply ? DIR_REPLY : DIR_ORIGINAL;
+    const p = reply ? pkt(formatIPv4(e.replySrc), e.replySport, formatIPv4(e.replyDst), e.replyDport, PROTO_TCP, SYNACK) : pkt(CLIENT, 43120, VIP, 80, PROTO_TCP, SYN);
+    const want = manipSrc(e, dir, manipDst(e, dir, p));
+    const got = manipBoth(e, dir, p);
+    expect(got).toEqual(want);
+    if (!masq && !dnat) expect(got).toBe(p);
   });
 
   it("applyNat after confirmation rehashes the reply tuple", () => {
