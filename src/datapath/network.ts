@@ -918,10 +918,7 @@ export class ClusterNetwork implements Wire {
         // Path cache hit (see FlowPath): the walk's counters, cost and decision, without the walk.
         // The hooks between the two rewrites are not run, so both are made at once.
         this.pathHits++;
-        rules.replayCounters(fp.table, fp.slots, pkt.len);
-        node.rulesEvaluated += fp.rulesEvaluated;
-        f.pkt = manipBoth(e, dir, pkt);
-        return this.afterReplay(node, f, fp.local, f.pkt.dst, fp.cost);
+        return this.replayEstablished(node, f, fp, manipBoth(e, dir, pkt));
       }
       pkt = manipDst(e, dir, pkt);
       if (this.config.pathCache && (fp = node.paths.flow(node, origin, st, pkt) as FlowPath | null) !== null) {
@@ -929,10 +926,7 @@ export class ClusterNetwork implements Wire {
         this.flowHits++;
         if (dir === DIR_REPLY) e.pathReply = fp;
         else e.pathOrig = fp;
-        rules.replayCounters(fp.table, fp.slots, pkt.len);
-        node.rulesEvaluated += fp.rulesEvaluated;
-        f.pkt = manipSrc(e, dir, pkt);
-        return this.afterReplay(node, f, fp.local, pkt.dst, fp.cost);
+        return this.replayEstablished(node, f, fp, manipSrc(e, dir, pkt));
       }
       this.pathLog.reset();
       this.pathMisses++;
@@ -982,11 +976,25 @@ export class ClusterNetwork implements Wire {
     return true;
   }
 
+  /**
+   * An established packet's path-cache hit (FlowPath): the recorded walk's counters and kernel
+   * rule count, then `out` (the packet with conntrack's rewrites) goes where the walk sent it.
+   */
+  private replayEstablished(node: NodeKernel, f: Frame, fp: FlowPath, out: Packet): void {
+    node.rules.replayCounters(fp.table, fp.slots, out.len);
+    node.rulesEvaluated += fp.rulesEvaluated;
+    f.pkt = out;
+    this.afterReplay(node, f, fp.local, out.dst, fp.cost);
+  }
+
   /** After a replayed walk (FlowPath, NewPath): local delivery, or forwarding towards `dst`. */
   private afterReplay(node: NodeKernel, f: Frame, local: boolean, dst: IPv4, cost: number): void {
-    if (local) return void this.sim.scheduleIn(this.config.loopbackLatencyNs + cost, this.kHostIn, node.host.id, f);
+    if (local) {
+      this.sim.scheduleIn(this.config.loopbackLatencyNs + cost, this.kHostIn, node.host.id, f);
+      return;
+    }
     const hop = this.hopTo(node, dst);
-    if (hop.route.kind === "pod" && hop.host !== null) this.sim.scheduleIn(this.config.vethLatencyNs + cost, this.kHostIn, hop.host.id, f);
+    if (hop.host !== null) this.sim.scheduleIn(this.config.vethLatencyNs + cost, this.kHostIn, hop.host.id, f);
     else if (hop.next !== null) this.toNode(hop.next, f, cost);
     else this.forward(node, f, hop.route, cost);
   }
