@@ -113,6 +113,7 @@ class SlotHeap {
   }
 
   push(slot: number, t: number, q: number): void {
+    if (this.n === this.heap.length) this.grow(this.n * 2);
     this.siftUp(this.n++, slot, t, q);
   }
 
@@ -240,6 +241,7 @@ export class EventQueue {
   constructor(initialCapacity = 1024) {
     const cap = Math.max(16, 2 ** Math.ceil(Math.log2(Math.max(1, initialCapacity))));
     this.cap = cap;
+    // The heaps grow by themselves (below the slot capacity: most pending events are timers in lanes).
     this.near = new SlotHeap(cap);
     this.far = new SlotHeap(cap);
     this.kinds = new Int32Array(cap);
@@ -271,14 +273,14 @@ export class EventQueue {
       b.set(a);
       return b;
     };
-    this.near.grow(cap);
-    this.far.grow(cap);
     this.kinds = g(this.kinds, (k) => new Int32Array(k));
     this.nums = g(this.nums, (k) => new Float64Array(k));
     this.gens = g(this.gens, (k) => new Uint32Array(k));
     this.gens.fill(1, old);
     this.states = g(this.states, (k) => new Uint8Array(k));
-    for (let i = old; i < cap; i++) this.objs.push(undefined);
+    const objs = new Array<unknown>(cap).fill(undefined);
+    for (let i = 0; i < old; i++) objs[i] = this.objs[i];
+    this.objs = objs;
     const free = new Int32Array(cap);
     free.set(this.free.subarray(0, this.freeTop));
     this.free = free;
