@@ -72,8 +72,9 @@ export interface NetworkConfig {
   /** Conntrack timeout overrides (defaults: the kernel's). */
   readonly conntrackTimeouts?: Partial<ConntrackTimeouts>;
   /**
-   * Replay established connections' hook walks from the path cache (FlowPath). Results are
-   * identical either way (a test runs scenarios both ways); off only to check that, or to profile.
+   * Replay established connections' hook walks from the path cache (FlowPath), and look a
+   * packet's conntrack entry up by its flow first (NodeKernel.ctHint). Results are identical
+   * either way (a test runs scenarios both ways); off only to check that, or to profile.
    */
   readonly pathCache: boolean;
 }
@@ -385,6 +386,13 @@ export class NodeKernel {
   sweepPending = false;
   /** The trace counter of this node's conntrack.new records at summary level (ClusterNetwork.ctConfirmed). */
   ctNewTally: TallyHandle | undefined = undefined;
+  /**
+   * The conntrack entry of each recent flow's last packet on this node, in a ring indexed by flow
+   * id (the flows in flight are the latest ones, so their slots stay in the CPU cache): the hint
+   * ConntrackTable.track checks before its hash lookup (see there; path cache only).
+   */
+  readonly ctHintFlow = new Int32Array(CT_HINTS).fill(-1);
+  readonly ctHint: (ConntrackEntry | null)[] = new Array<ConntrackEntry | null>(CT_HINTS).fill(null);
   /** Next hops by destination address, valid while `hopsFor` is this node's addressing (ClusterNetwork.hopTo). */
   readonly hops = new IntMap<NextHop>();
   hopsFor: NodeAddressing | null = null;
@@ -413,6 +421,8 @@ export class NodeKernel {
 }
 
 const NO_SNAT_OPTIONS: SnatPortOptions = {};
+/** Slots of NodeKernel.ctHint (a power of two). */
+const CT_HINTS = 1024;
 
 /**
  * Where a node sends packets for one destination after its hooks (the route, and the pod's
@@ -869,8 +879,14 @@ export class ClusterNetwork implements Wire {
     node.packets++;
     let pkt = f.pkt;
     const origin = local ? ClusterNetwork.LOCAL_ORIGIN : f.origin ?? this.originFor(f.iface);
-    const st = ct.track(pkt, now);
+    const hs = f.flow & (CT_HINTS - 1);
+    const hinted = this.config.pathCache && node.ctHintFlow[hs] === f.flow;
+    const st = ct.track(pkt, now, hinted ? node.ctHint[hs]! : null);
     const e = ct.cur;
+    if (e !== null && this.config.pathCache) {
+      node.ctHintFlow[hs] = f.flow;
+      node.ctHint[hs] = e;
+    }
     const dir = ct.curDir;
     ctx.ctstate = st;
     let w: WalkResult;

@@ -498,7 +498,11 @@ export class ConntrackTable {
    */
   lookupTuple(src: number, dst: number, sport: number, dport: number, proto: number, now: number): ConntrackEntry | null {
     const e = this.find(this.hashOf(src, dst, sport, dport, proto), src, dst, sport, dport, proto);
-    if (e === null) return null;
+    return e === null ? null : this.unexpired(e, now);
+  }
+
+  /** A found entry, or null when its timer ran out (it is destroyed now: lazy expiry). */
+  private unexpired(e: ConntrackEntry, now: number): ConntrackEntry | null {
     if (e.expires <= now) {
       this.destroy(e, "timeout", now);
       return null;
@@ -755,8 +759,13 @@ export class ConntrackTable {
    * a retransmitted SYN is still NEW but follows the existing NAT binding.
    * Not modelled here: ICMP errors generated locally by REJECT (the kernel attaches them to the
    * rejected packet's conntrack with nf_ct_attach); the datapath delivers those directly.
+   *
+   * `hint`: an entry the caller expects the packet to belong to (the datapath remembers each
+   * flow's entry per node). When it is still in the table and one of its tuples is the packet's,
+   * it is the entry the hash lookup would find (a tuple belongs to one confirmed entry at most),
+   * and the lookup is skipped; otherwise the hint changes nothing.
    */
-  track(pkt: Packet, now: number): number {
+  track(pkt: Packet, now: number, hint: ConntrackEntry | null = null): number {
     this.cur = null;
     this.curDir = DIR_ORIGINAL;
     if (pkt.icmp) {
@@ -766,7 +775,9 @@ export class ConntrackTable {
       this.curDir = this.lastDir; // the error travels the way the inverted embedded tuple does
       return CT_RELATED | natBits(rel);
     }
-    let e = this.lookupTuple(pkt.src, pkt.dst, pkt.sport, pkt.dport, pkt.proto, now);
+    let e = hint !== null && hint.listed && this.matchDir(hint, pkt.src, pkt.dst, pkt.sport, pkt.dport, pkt.proto)
+      ? this.unexpired(hint, now)
+      : this.lookupTuple(pkt.src, pkt.dst, pkt.sport, pkt.dport, pkt.proto, now);
     if (e !== null) {
       const dir = this.lastDir;
       const r = this.update(e, pkt, dir, now);

@@ -449,6 +449,48 @@ describe("formatConntrackL", () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// track's hint: an entry the caller expects; it changes nothing but whether the hash is probed
+// ---------------------------------------------------------------------------------------------
+
+describe("track with a hint", () => {
+  // Two identical tables see the same packets; one is given `hint` for the last packet. Both must
+  // answer the same ctstate, entry (by id), direction, table contents and destroy reports.
+  type Hint = "own entry" | "other entry" | "destroyed entry" | "expired entry" | "unconfirmed entry";
+  const rows: Array<{ name: string; hint: Hint; last: Packet; at: number }> = [
+    { name: "the packet's own entry, original direction", hint: "own entry", last: pkt(C, 43120, SV, 9376, PROTO_TCP, ACK), at: 1 },
+    { name: "the packet's own entry, reply direction", hint: "own entry", last: pkt(SV, 9376, C, 43120, PROTO_TCP, ACK), at: 1 },
+    { name: "another connection's entry (ignored: the lookup decides)", hint: "other entry", last: pkt(C, 43120, SV, 9376, PROTO_TCP, ACK), at: 1 },
+    { name: "an entry deleted meanwhile (a new SYN creates a new one)", hint: "destroyed entry", last: pkt(C, 43120, SV, 9376, PROTO_TCP, SYN), at: 1 },
+    { name: "an entry whose timer ran out (destroyed now, as a lookup would)", hint: "expired entry", last: pkt(C, 43120, SV, 9376, PROTO_TCP, ACK), at: 600 * SEC },
+    { name: "a SYN's entry that was never confirmed", hint: "unconfirmed entry", last: pkt(C, 43121, SV, 9376, PROTO_TCP, SYN), at: 1 },
+  ];
+  it.each(rows)("$name", ({ hint, last, at }) => {
+    const run = (useHint: boolean) => {
+      const { ct, destroyed } = newTable();
+      const open = (sport: number) => {
+        ct.track(pkt(C, sport, SV, 9376, PROTO_TCP, SYN), 0);
+        const e = ct.cur!;
+        expect(ct.confirm(e)).toBe(true);
+        ct.track(pkt(SV, 9376, C, sport, PROTO_TCP, SYNACK), 0);
+        return e;
+      };
+      const own = open(43120);
+      const other = open(43122);
+      let h: ConntrackEntry | null = own;
+      if (hint === "other entry") h = other;
+      if (hint === "destroyed entry") expect(ct.delete({ sport: 43120 }, 0)).toBe(1);
+      if (hint === "unconfirmed entry") {
+        ct.track(pkt(C, 43121, SV, 9376, PROTO_TCP, SYN), 0); // never confirmed: not in the table
+        h = ct.cur;
+      }
+      const st = ct.track(last, at, useHint ? h : null);
+      return { st, cur: ct.cur?.id ?? null, dir: ct.curDir, listing: formatConntrackL(ct.entries(), at).lines, destroyed };
+    };
+    expect(run(true)).toEqual(run(false));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
 // Property: 100k entries
 // ---------------------------------------------------------------------------------------------
 
