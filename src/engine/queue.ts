@@ -333,6 +333,11 @@ export class EventQueue {
     this.objs[slot] = undefined; // release the reference early
     this.live--;
     this.atValid = false;
+    // The earliest lane's front cancelled: first() looks for the earliest front again.
+    if (this.laneMin >= 0) {
+      const l = this.lanes[this.laneMin]!;
+      if (l.n > 0 && l.slots[l.head] === slot) this.lanesValid = false;
+    }
     // Lazy deletion keeps cancelled entries in the heaps; rebuild when they dominate, so
     // repeatedly re-armed long timers (e.g. 5-day TCP timeouts) cannot bloat them.
     // (cap − freeTop: the slots held by the heaps and lanes, cancelled ones included.)
@@ -386,10 +391,6 @@ export class EventQueue {
     }
     const lanes = this.lanes;
     let m = this.laneMin;
-    if (this.lanesValid && m >= 0) {
-      const l = lanes[m]!;
-      if (states[l.slots[l.head]!] === CANCELLED) this.lanesValid = false;
-    }
     if (!this.lanesValid) {
       m = -1;
       let mt = Infinity, mq = 0;
