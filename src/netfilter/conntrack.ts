@@ -906,6 +906,7 @@ export function manipSrc(e: ConntrackEntry, dir: CtDir, pkt: Packet): Packet {
  */
 export function manipBoth(e: ConntrackEntry, dir: CtDir, pkt: Packet): Packet {
   const st = e.status;
+  if ((st & (IPS_DST_NAT | IPS_SRC_NAT)) === 0) return pkt;
   let dst = pkt.dst, dport = pkt.dport, src = pkt.src, sport = pkt.sport;
   if (dir === DIR_ORIGINAL) {
     if (st & IPS_DST_NAT) { dst = e.replySrc; dport = e.replySport; }
@@ -914,7 +915,6 @@ export function manipBoth(e: ConntrackEntry, dir: CtDir, pkt: Packet): Packet {
     if (st & IPS_SRC_NAT) { dst = e.origSrc; dport = e.origSport; }
     if (st & IPS_DST_NAT) { src = e.origDst; sport = e.origDport; }
   }
-  if ((st & (IPS_DST_NAT | IPS_SRC_NAT)) === 0) return pkt;
   return pkt.icmp === undefined
     ? { src, dst, sport, dport, proto: pkt.proto, flags: pkt.flags, len: pkt.len }
     : { ...pkt, src, dst, sport, dport };
