@@ -515,7 +515,6 @@ export class ClusterNetwork implements Wire {
   private curNode: NodeKernel | null = null;
   private curEntry: ConntrackEntry | null = null;
   private snatFailed = false;
-  private readonly fateHooks: ((nodeName: string, frame: Frame, fate: PacketFate, reason: PacketFateReason) => void)[] = [];
   /** Frames without a fate, oldest first (head) — an intrusive list, no allocation per packet. */
   private liveHead: Frame | null = null;
   private liveTail: Frame | null = null;
@@ -680,11 +679,6 @@ export class ClusterNetwork implements Wire {
     for (const p of payloads) n.rules.restore(p, opts.noflush ? { noflush: true } : {});
   }
 
-  /** Observer of every fate (tests, progress); called after the trace record. */
-  onFate(fn: (nodeName: string, frame: Frame, fate: PacketFate, reason: PacketFateReason) => void): void {
-    this.fateHooks.push(fn);
-  }
-
   /** Packets sent whose fate is not decided yet. */
   get inFlight(): number {
     return this.packetsSent - this.packetsFated;
@@ -819,7 +813,6 @@ export class ClusterNetwork implements Wire {
       const p = f.pkt;
       trace.emit({ type: "packet.fate", time: this.sim.now, node: nodeName, flow: f.flow, packetId: f.id, fate, reason, src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, proto: p.proto });
     }
-    for (let i = 0; i < this.fateHooks.length; i++) this.fateHooks[i]!(nodeName, f, fate, reason);
   }
 
   // -- hosts --
