@@ -39,6 +39,7 @@
  * Hot path: lookups use an open-addressing hash table keyed by a 32-bit mix of the numeric tuple
  * (no strings, no per-lookup allocation); candidates are verified by comparing the full tuple.
  */
+import { HashSlots } from "../net/hashslots.ts";
 import { formatIPv4, type IPv4 } from "../net/ip.ts";
 import type { Packet } from "../net/packet.ts";
 import { PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, protoName } from "../net/packet.ts";
@@ -328,15 +329,9 @@ export class ConntrackTable {
   readonly timeouts: Readonly<ConntrackTimeouts>;
   private readonly onDestroy: ConntrackOptions["onDestroy"];
   private readonly key: typeof tupleKey;
-  // Open-addressing hash (linear probing, backward-shift deletion) over both tuples of every
-  // confirmed entry: slot → (entry, which tuple, its hash). Load factor kept ≤ 1/2.
-  // A slot's hash (hashOf) is never 0, so 0 marks a free slot and a probe reads only the
-  // dense hash array until the hashes agree. Every hash passed below comes from hashOf.
-  private slotEntry: (ConntrackEntry | null)[] = new Array<ConntrackEntry | null>(1024).fill(null);
-  private slotHash = new Int32Array(1024);
-  private slotDir = new Uint8Array(1024);
-  private mask = 1023;
-  private used = 0;
+  // Both tuples of every confirmed entry, each under its hash (hashOf: never 0, HashSlots'
+  // free-slot mark). Every hash passed below comes from hashOf.
+  private readonly slots = new HashSlots<ConntrackEntry>(1024);
   /**
    * Confirmed entries in confirmation order (iteration order of entries()): an intrusive list
    * through the entries (no Map of every live entry to keep and rehash).
@@ -386,15 +381,15 @@ export class ConntrackTable {
     return this.key(src, dst, sport, dport, proto) | 0 || 1;
   }
 
-  private find(h: number, src: number, dst: number, sport: number, dport: number, proto: number): ConntrackEntry | null {
-    const mask = this.mask;
-    const hashes = this.slotHash;
+  /** The confirmed entry (other than `ignore`) with this tuple in either direction (direction in lastDir), or null. */
+  private find(h: number, src: number, dst: number, sport: number, dport: number, proto: number, ignore: ConntrackEntry | null = null): ConntrackEntry | null {
+    const { hashes, vals, mask } = this.slots;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const x = hashes[i]!;
       if (x === 0) return null;
       if (x === h) {
-        const e = this.slotEntry[i]!;
-        if (this.matchDir(e, src, dst, sport, dport, proto)) return e;
+        const e = vals[i]!;
+        if (e !== ignore && this.matchDir(e, src, dst, sport, dport, proto)) return e;
       }
     }
   }
@@ -413,67 +408,9 @@ export class ConntrackTable {
     return false;
   }
 
-  private hashAdd(h: number, e: ConntrackEntry, dir: CtDir): void {
-    if ((this.used + 1) * 2 > this.slotEntry.length) this.growHash();
-    const mask = this.mask;
-    const hashes = this.slotHash;
-    let i = h & mask;
-    while (hashes[i] !== 0) i = (i + 1) & mask;
-    this.slotEntry[i] = e;
-    hashes[i] = h;
-    this.slotDir[i] = dir;
-    this.used++;
-  }
-
-  private growHash(): void {
-    const oldE = this.slotEntry;
-    const oldH = this.slotHash;
-    const oldD = this.slotDir;
-    const cap = oldE.length * 2;
-    this.slotEntry = new Array<ConntrackEntry | null>(cap).fill(null);
-    this.slotHash = new Int32Array(cap);
-    this.slotDir = new Uint8Array(cap);
-    this.mask = cap - 1;
-    this.used = 0;
-    for (let i = 0; i < oldE.length; i++) {
-      const e = oldE[i]!;
-      if (e !== null) this.hashAdd(oldH[i]!, e, oldD[i] as CtDir);
-    }
-  }
-
-  private hashRemove(h: number, e: ConntrackEntry, dir: CtDir): void {
-    const mask = this.mask;
-    const ents = this.slotEntry;
-    const hashes = this.slotHash;
-    let i = h & mask;
-    for (;;) {
-      const x = hashes[i]!;
-      if (x === 0) return; // not present
-      if (x === h && ents[i] === e && this.slotDir[i] === dir) break;
-      i = (i + 1) & mask;
-    }
-    // Backward-shift deletion: pull later members of the probe run into the hole.
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const hj = hashes[j]!;
-      if (hj === 0) break;
-      const home = hj & mask;
-      // Keep the entry where it is when its home lies cyclically in (i, j].
-      if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
-      ents[i] = ents[j]!;
-      hashes[i] = hj;
-      this.slotDir[i] = this.slotDir[j]!;
-      i = j;
-    }
-    ents[i] = null;
-    hashes[i] = 0;
-    this.used--;
-  }
-
   private unlink(e: ConntrackEntry): void {
-    this.hashRemove(e.origKey, e, DIR_ORIGINAL);
-    this.hashRemove(e.replyKey, e, DIR_REPLY);
+    this.slots.remove(e.origKey, e);
+    this.slots.remove(e.replyKey, e);
     if (e.prevConfirmed !== null) e.prevConfirmed.nextConfirmed = e.nextConfirmed;
     else this.head = e.nextConfirmed;
     if (e.nextConfirmed !== null) e.nextConfirmed.prevConfirmed = e.prevConfirmed;
@@ -588,7 +525,7 @@ export class ConntrackTable {
   /** Records a NAT binding: DNAT rewrites the reply source, SNAT the reply destination. */
   applyNat(e: ConntrackEntry, nat: NatBinding): void {
     const rehash = e.confirmed;
-    if (rehash) this.hashRemove(e.replyKey, e, DIR_REPLY);
+    if (rehash) this.slots.remove(e.replyKey, e);
     if (nat.dnat) {
       e.replySrc = nat.dnat.addr | 0;
       if (nat.dnat.port !== undefined) e.replySport = nat.dnat.port;
@@ -601,7 +538,7 @@ export class ConntrackTable {
     }
     if (rehash) {
       e.replyKey = this.hashOf(e.replySrc, e.replyDst, e.replySport, e.replyDport, e.proto);
-      this.hashAdd(e.replyKey, e, DIR_REPLY);
+      this.slots.add(e.replyKey, e);
     }
   }
 
@@ -615,16 +552,7 @@ export class ConntrackTable {
 
   /** isReplyTupleTaken with the tuple's hash already computed. */
   private takenHashed(h: number, src: number, dst: number, sport: number, dport: number, proto: number, ignore?: ConntrackEntry): boolean {
-    const mask = this.mask;
-    const hashes = this.slotHash;
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      const x = hashes[i]!;
-      if (x === 0) return false;
-      if (x === h) {
-        const e = this.slotEntry[i]!;
-        if (e !== ignore && this.matchDir(e, src, dst, sport, dport, proto)) return true;
-      }
-    }
+    return this.find(h, src, dst, sport, dport, proto, ignore ?? null) !== null;
   }
 
   /**
@@ -671,8 +599,8 @@ export class ConntrackTable {
     if (this.takenHashed(rk, e.replySrc, e.replyDst, e.replySport, e.replyDport, e.proto)) return false;
     e.origKey = ok;
     e.replyKey = rk;
-    this.hashAdd(e.origKey, e, DIR_ORIGINAL);
-    this.hashAdd(e.replyKey, e, DIR_REPLY);
+    this.slots.add(e.origKey, e);
+    this.slots.add(e.replyKey, e);
     e.status |= IPS_CONFIRMED;
     e.listed = true;
     e.prevConfirmed = this.tail;

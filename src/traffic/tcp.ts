@@ -28,6 +28,7 @@ import type { Simulation } from "../engine/sim.ts";
 import type { SimTime } from "../engine/time.ts";
 import { SECOND } from "../engine/time.ts";
 import type { Stream } from "../engine/rng.ts";
+import { HashSlots } from "../net/hashslots.ts";
 import { compareIPv4 } from "../net/ip.ts";
 import type { Packet } from "../net/packet.ts";
 import { PROTO_ICMP, PROTO_TCP, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from "../net/packet.ts";
@@ -469,21 +470,14 @@ function compareConns(a: Conn, b: Conn): number {
 
 /**
  * A host's sockets, hashed by (local port, remote address, remote port) — the kernel's
- * established hash (inet_ehashfn) in spirit: open addressing with linear probing over a power-of-
- * two array, load ≤ 1/2, backward-shift deletion; a hit is verified on the socket's own fields.
- * No allocation per socket beyond the socket (a Map per local port, as before, was one more
- * long-lived object per TIME_WAIT socket).
+ * established hash (inet_ehashfn) in spirit, over HashSlots (open addressing, backward-shift
+ * deletion); a hit is verified on the socket's own fields. No allocation per socket beyond the
+ * socket (a Map per local port, as before, was one more long-lived object per TIME_WAIT socket).
  */
-const NO_HASHES = new Int32Array(0);
-
 export class ConnTable {
-  // Empty until the first socket (a pod that only listens never has one here).
-  private conns: (Conn | null)[] = [];
-  private hashes: Int32Array = NO_HASHES;
-  private mask = 0;
-  private n = 0;
+  private readonly slots = new HashSlots<Conn>();
 
-  /** Never 0: a 0 in `hashes` marks a free slot, so a probe reads only the dense hash array until the hashes agree. */
+  /** Never 0 (HashSlots' free-slot mark). */
   private static hash(lport: number, raddr: number, rport: number): number {
     let h = Math.imul(raddr ^ 0x2545f491, 0x9e3779b1) ^ ((lport << 16) | rport);
     h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
@@ -491,75 +485,29 @@ export class ConnTable {
   }
 
   get(lport: number, raddr: number, rport: number): Conn | null {
-    if (this.n === 0) return null;
     const h = ConnTable.hash(lport, raddr, rport);
-    const hashes = this.hashes, mask = this.mask;
+    const { hashes, vals, mask } = this.slots;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const x = hashes[i]!;
       if (x === 0) return null;
       if (x === h) {
-        const c = this.conns[i]!;
+        const c = vals[i]!;
         if (c.localPort === lport && c.remoteAddr === raddr && c.remotePort === rport) return c;
       }
     }
   }
 
   add(c: Conn): void {
-    if ((this.n + 1) * 2 > this.conns.length) this.grow();
-    this.insert(c, ConnTable.hash(c.localPort, c.remoteAddr, c.remotePort));
-    this.n++;
-  }
-
-  private insert(c: Conn, h: number): void {
-    const mask = this.mask;
-    let i = h & mask;
-    while (this.hashes[i] !== 0) i = (i + 1) & mask;
-    this.conns[i] = c;
-    this.hashes[i] = h;
-  }
-
-  private grow(): void {
-    const old = this.conns, oldH = this.hashes;
-    const cap = Math.max(16, old.length * 2);
-    this.conns = new Array<Conn | null>(cap).fill(null);
-    this.hashes = new Int32Array(cap);
-    this.mask = cap - 1;
-    for (let i = 0; i < old.length; i++) if (old[i] !== null) this.insert(old[i]!, oldH[i]!);
+    this.slots.add(ConnTable.hash(c.localPort, c.remoteAddr, c.remotePort), c);
   }
 
   /** Removes exactly this socket (no-op when it is not in the table). */
   remove(c: Conn): void {
-    if (this.n === 0) return;
-    const conns = this.conns, hashes = this.hashes, mask = this.mask;
-    const h = ConnTable.hash(c.localPort, c.remoteAddr, c.remotePort);
-    let i = h & mask;
-    for (;;) {
-      const x = hashes[i]!;
-      if (x === 0) return;
-      if (x === h && conns[i] === c) break;
-      i = (i + 1) & mask;
-    }
-    // Backward-shift deletion: pull later members of the probe run into the hole.
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const hj = hashes[j]!;
-      if (hj === 0) break;
-      const home = hj & mask;
-      if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
-      conns[i] = conns[j]!;
-      hashes[i] = hj;
-      i = j;
-    }
-    conns[i] = null;
-    hashes[i] = 0;
-    this.n--;
+    this.slots.remove(ConnTable.hash(c.localPort, c.remoteAddr, c.remotePort), c);
   }
 
   all(): Conn[] {
-    const out: Conn[] = [];
-    for (const c of this.conns) if (c !== null) out.push(c);
-    return out;
+    return this.slots.values();
   }
 }
 
@@ -576,8 +524,7 @@ export class TcpHost implements SocketReceiver {
   private onePort = -1;
   private oneApp: ServerApp | null = null;
   private moreListeners: Map<number, ServerApp> | null = null;
-  /** Sockets by (local port, remote address, remote port). */
-  /** Made with the first socket (a pod that only listens never has one). */
+  /** Sockets by (local port, remote address, remote port); made with the first socket (a pod that only listens never has one). */
   private table: ConnTable | null = null;
   /** Next ephemeral port to try; drawn from the host's port stream at the first connect (−1 before). */
   private nextPort = -1;
