@@ -111,4 +111,22 @@ export function tryParseHostPort(text: string): { addr: IPv4; port: number } | n
   return { addr, port };
 }
 
+/**
+ * An endpoint (address, port) as one non-negative number, unsigned address · 65536 + port: a map
+ * key that orders by address then port, and leaves −1 free to mean "none".
+ */
+export function endpointKey(a: IPv4, port: number): number {
+  return ipv4ToUnsigned(a) * 65536 + port;
+}
+
+/** The address of an endpointKey (int32 bits again). */
+export function endpointKeyAddr(k: number): IPv4 {
+  return Math.floor(k / 65536) | 0;
+}
+
+/** The port of an endpointKey. */
+export function endpointKeyPort(k: number): number {
+  return k % 65536;
+}
+
 export const LOOPBACK_NET: Cidr = parseCidr("127.0.0.0/8");

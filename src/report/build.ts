@@ -22,7 +22,7 @@
  * passes one rule set's shares, and requests to endpoints outside it are counted apart.
  */
 import type { RequestOutcomeRecord, TraceRecord } from "../engine/trace.ts";
-import { formatIPv4, ipv4ToUnsigned, tryParseHostPort, tryParseIPv4 } from "../net/ip.ts";
+import { endpointKey, endpointKeyAddr, endpointKeyPort, formatHostPort, formatIPv4, tryParseHostPort, tryParseIPv4 } from "../net/ip.ts";
 import {
   binomialCI,
   chiSquareGoodnessOfFit,
@@ -65,7 +65,7 @@ const Z95 = 1.959963984540054;
 
 // ---- small helpers --------------------------------------------------------------------------
 
-const key = (addr: number, port: number): number => ipv4ToUnsigned(addr) * 65536 + port; // ≥ 0: −1 means "none"
+const key = endpointKey; // ≥ 0: −1 means "none"
 
 /** Smallest 1·10^k, 2·10^k or 5·10^k that is ≥ x (x > 0). */
 export function niceCeil(x: number): number {
@@ -453,7 +453,7 @@ export function buildReport(input: ReportInput): Report {
     .filter((r): r is Extract<TraceRecord, { type: "scenario.event" }> => r.type === "scenario.event")
     .map((r) => ({ timeMs: nsToMs(r.time), action: r.action, detail: r.detail }));
   const perEndpoint: EndpointTimeline[] = [...perEp.entries()]
-    .map(([k, v]) => ({ k, endpoint: k < 0 ? "" : `${formatIPv4(Math.floor(k / 65536) | 0)}:${k % 65536}`, pod: v.pod, buckets: [...v.buckets.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]) }))
+    .map(([k, v]) => ({ k, endpoint: k < 0 ? "" : formatHostPort(endpointKeyAddr(k), endpointKeyPort(k)), pod: v.pod, buckets: [...v.buckets.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]) }))
     .sort((a, b) => (a.k < 0 ? 1 : b.k < 0 ? -1 : a.k - b.k))
     .map(({ endpoint, pod, buckets: bs }) => ({ endpoint, pod, buckets: bs }));
   const faults = faultReports(input.trace, endNs);

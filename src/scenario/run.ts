@@ -45,7 +45,7 @@ import { RngRoot } from "../engine/rng.ts";
 import type { SimTime } from "../engine/time.ts";
 import { MAX_SIM_TIME } from "../engine/time.ts";
 import { Trace, type TraceLevel, type TraceRecord } from "../engine/trace.ts";
-import { formatIPv4, ipv4ToUnsigned, parseIPv4, tryParseIPv4 } from "../net/ip.ts";
+import { endpointKey, formatIPv4, parseIPv4, tryParseIPv4 } from "../net/ip.ts";
 import type { ClusterState } from "../cluster/types.ts";
 import { objKey, sortedValues } from "../cluster/types.ts";
 import { Netfilter } from "../netfilter/netfilter.ts";
@@ -302,7 +302,7 @@ function buildWorld(scenario: Scenario, seed: number, opts: RunOptions): World {
       b.set(flowEndpoint);
       flowEndpoint = b;
     }
-    if (flowEndpoint[flow] === -1) flowEndpoint[flow] = ipv4ToUnsigned(addr) * 65536 + port; // unsigned: −1 stays free for "none"
+    if (flowEndpoint[flow] === -1) flowEndpoint[flow] = endpointKey(addr, port); // −1 stays free for "none"
   };
   clients.endpointOf = (flow) => (flow >= 0 && flow < flowEndpoint.length ? flowEndpoint[flow] ?? -1 : -1);
   for (const c of scenario.clients) {

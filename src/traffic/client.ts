@@ -23,6 +23,7 @@ import type { SimTime } from "../engine/time.ts";
 import { SECOND } from "../engine/time.ts";
 import type { Stream } from "../engine/rng.ts";
 import type { RequestOutcome, RequestOutcomeReason, Trace } from "../engine/trace.ts";
+import { endpointKeyAddr, endpointKeyPort } from "../net/ip.ts";
 import { ESTABLISHED, type Conn, type ConnFailure, type ConnOwner, type TcpHost } from "./tcp.ts";
 import type { ConnectionRecord, RequestMeta, RequestOutcomeKind, RequestRecord, ResponseMeta } from "./types.ts";
 
@@ -73,7 +74,7 @@ export class ClientRuntime {
   /** Called whenever a client finishes (all its requests have an outcome). */
   onClientDone: (() => void) | undefined;
   /**
-   * The endpoint (unsigned addr·65536 + port) a connection was DNATed to, when the network knows it (set by
+   * The endpoint (net/ip.ts endpointKey) a connection was DNATed to, when the network knows it (set by
    * the run core): names the endpoint of requests that failed without an answer. −1 when unknown.
    */
   endpointOf: ((flow: number) => number) | undefined;
@@ -376,8 +377,8 @@ export class Client extends LoadGenerator implements ConnOwner {
     if (resp === undefined && conn !== null && rt.endpointOf !== undefined) {
       const k = rt.endpointOf(conn.flow);
       if (k >= 0) {
-        epAddr = Math.floor(k / 65536) | 0; // back to int32 address bits (see net/ip.ts)
-        epPort = k % 65536;
+        epAddr = endpointKeyAddr(k);
+        epPort = endpointKeyPort(k);
       }
     }
     const r: RequestRecord = {

@@ -4,7 +4,7 @@
  * compareIPv4 / formatIPv4. Addresses on both sides of 128.0.0.0 (the sign bit) are the cases.
  */
 import { describe, expect, it } from "vitest";
-import { cidrContains, cidrNth, cidrSize, compareIPv4, formatCidr, formatIPv4, ipv4ToUnsigned, parseCidr, parseIPv4, prefixMask, tryParseCidr, tryParseIPv4 } from "../../src/net/ip.ts";
+import { cidrContains, cidrNth, cidrSize, compareIPv4, endpointKey, endpointKeyAddr, endpointKeyPort, formatCidr, formatIPv4, ipv4ToUnsigned, parseCidr, parseIPv4, prefixMask, tryParseCidr, tryParseIPv4 } from "../../src/net/ip.ts";
 
 describe("representation: signed int32 bits", () => {
   it.each([
@@ -24,6 +24,28 @@ describe("representation: signed int32 bits", () => {
 
   it.each(["256.0.0.1", "1.2.3", "01.2.3.4", "a.b.c.d", ""])("rejects %j", (t) => {
     expect(tryParseIPv4(t)).toBeNull();
+  });
+});
+
+describe("endpoint keys (address and port as one number)", () => {
+  const eps = [
+    { text: "0.0.0.0", port: 0 },
+    { text: "10.1.166.146", port: 9376 },
+    { text: "127.255.255.255", port: 65535 },
+    { text: "128.0.0.0", port: 1 },
+    { text: "192.168.10.1", port: 80 },
+    { text: "255.255.255.255", port: 65535 },
+  ];
+  it.each(eps)("$text:$port round-trips and is never negative", ({ text, port }) => {
+    const k = endpointKey(parseIPv4(text), port);
+    expect(k).toBeGreaterThanOrEqual(0);
+    expect([formatIPv4(endpointKeyAddr(k)), endpointKeyPort(k)]).toEqual([text, port]);
+    expect(endpointKeyAddr(k)).toBe(parseIPv4(text)); // int32 bits again
+  });
+
+  it("orders by address (across the sign bit), then port", () => {
+    const keys = eps.map((e) => endpointKey(parseIPv4(e.text), e.port));
+    expect([...keys].sort((a, b) => a - b)).toEqual(keys);
   });
 });
 
