@@ -18,7 +18,7 @@ export interface Stream {
   next(): number;
   /** Uniform unsigned 32-bit integer. */
   uint32(): number;
-  /** Uniform integer in [lo, hi], both inclusive (bias below (hi−lo+1)/2^32). */
+  /** Uniform integer in [lo, hi], both inclusive (bias below (hi−lo+1)/2^32); an int32 when both bounds are. */
   int(lo: number, hi: number): number;
   /** true with probability p. */
   bernoulli(p: number): boolean;
@@ -59,7 +59,11 @@ class AleaStream implements Stream {
   }
   int(lo: number, hi: number): number {
     if (!Number.isInteger(lo) || !Number.isInteger(hi) || hi < lo) throw new Error(`int(${lo}, ${hi}): expected integers lo <= hi`);
-    return lo + Math.floor(this.prng() * (hi - lo + 1));
+    const v = lo + Math.floor(this.prng() * (hi - lo + 1));
+    // Within int32 bounds the result is made an int32, which V8 keeps as a small integer: a double
+    // (which Math.floor returns) stored into an object field, a port say, boxes that field in
+    // every object of its shape from then on (see net/packet.ts).
+    return lo >= -0x80000000 && hi <= 0x7fffffff ? v | 0 : v;
   }
   bernoulli(p: number): boolean {
     return this.prng() < p;

@@ -45,7 +45,7 @@ export const ICMP_PORT_UNREACH = 3;
 /**
  * A packet header. Every numeric field is an int32 (addresses as signed 32-bit words, ports and
  * flags as small integers), and whatever computes one returns it as such (`| 0` after arithmetic
- * on doubles, e.g. a port drawn from a random stream): V8 then keeps the fields as small
+ * on doubles, as Stream.int and the MASQUERADE port choice do): V8 then keeps the fields as small
  * integers in the object. A single double stored into a port (41083.0 from `Math.floor(…)` is
  * one) turns the field into a boxed number in every packet after it: one more allocation per
  * field and packet, and slower reads, all run long.

@@ -636,7 +636,7 @@ export class TcpHost implements SocketReceiver {
     const span = EPHEMERAL_HI - EPHEMERAL_LO + 1;
     if (this.nextPort < 0) {
       const ps = this.portStream;
-      this.nextPort = (typeof ps === "function" ? ps() : ps).int(EPHEMERAL_LO, EPHEMERAL_HI) | 0; // int32 (see net/packet.ts)
+      this.nextPort = (typeof ps === "function" ? ps() : ps).int(EPHEMERAL_LO, EPHEMERAL_HI);
     }
     let port = this.nextPort;
     let found = -1;

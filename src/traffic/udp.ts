@@ -90,7 +90,7 @@ export class UdpHost implements SocketReceiver {
   /** A socket on a free ephemeral port; null when every port is taken (EADDRNOTAVAIL). */
   bindEphemeral(handler: UdpHandler): UdpSocket | null {
     const n = EPHEMERAL_HI - EPHEMERAL_LO + 1;
-    if (this.nextPort < 0) this.nextPort = this.portStream.int(EPHEMERAL_LO, EPHEMERAL_HI) | 0; // int32 (see net/packet.ts)
+    if (this.nextPort < 0) this.nextPort = this.portStream.int(EPHEMERAL_LO, EPHEMERAL_HI);
     for (let i = 0; i < n; i++) {
       const p = this.nextPort;
       this.nextPort = p === EPHEMERAL_HI ? EPHEMERAL_LO : p + 1;
