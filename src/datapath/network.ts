@@ -807,9 +807,10 @@ export class ClusterNetwork implements Wire {
     const fate = FATE_OF[r]!;
     const reason = FATE_REASONS[r]!;
     const trace = this.trace;
-    if (trace !== undefined) this.syncWants(trace);
-    if (trace !== undefined && !this.wantsFate) trace.tallyWith((this.fateTallies[r] ??= new TallyHandle("packet.fate", fate, reason)), this.sim.now);
-    else if (trace !== undefined) {
+    if (trace === undefined) return;
+    this.syncWants(trace);
+    if (!this.wantsFate) trace.tallyWith((this.fateTallies[r] ??= new TallyHandle("packet.fate", fate, reason)), this.sim.now);
+    else {
       const p = f.pkt;
       trace.emit({ type: "packet.fate", time: this.sim.now, node: nodeName, flow: f.flow, packetId: f.id, fate, reason, src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, proto: p.proto });
     }
@@ -873,10 +874,10 @@ export class ClusterNetwork implements Wire {
     let pkt = f.pkt;
     const origin = local ? ClusterNetwork.LOCAL_ORIGIN : f.origin ?? this.originFor(f.iface);
     const hs = f.flow & (CT_HINTS - 1);
-    const hinted = this.config.pathCache && node.ctHintFlow[hs] === f.flow;
-    const st = ct.track(pkt, now, hinted ? node.ctHint[hs]! : null);
+    const hint = this.config.pathCache && node.ctHintFlow[hs] === f.flow ? node.ctHint[hs]! : null;
+    const st = ct.track(pkt, now, hint);
     const e = ct.cur;
-    if (e !== null && this.config.pathCache) {
+    if (e !== hint && e !== null && this.config.pathCache) {
       node.ctHintFlow[hs] = f.flow;
       node.ctHint[hs] = e;
     }
@@ -1085,14 +1086,16 @@ export class ClusterNetwork implements Wire {
 
   private ctConfirmed(node: NodeKernel, e: ConntrackEntry): void {
     const trace = this.trace;
-    if (trace !== undefined) this.syncWants(trace);
-    if (trace !== undefined && !this.wantsCtNew) trace.tallyWith((node.ctNewTally ??= new TallyHandle("conntrack.new", node.name, undefined)), this.sim.now);
-    else if (trace !== undefined) {
-      trace.emit({
-        type: "conntrack.new", time: this.sim.now, node: node.name, id: e.id, proto: e.proto,
-        origSrc: e.origSrc, origDst: e.origDst, origSport: e.origSport, origDport: e.origDport,
-        replySrc: e.replySrc, replyDst: e.replyDst, replySport: e.replySport, replyDport: e.replyDport,
-      });
+    if (trace !== undefined) {
+      this.syncWants(trace);
+      if (!this.wantsCtNew) trace.tallyWith((node.ctNewTally ??= new TallyHandle("conntrack.new", node.name, undefined)), this.sim.now);
+      else {
+        trace.emit({
+          type: "conntrack.new", time: this.sim.now, node: node.name, id: e.id, proto: e.proto,
+          origSrc: e.origSrc, origDst: e.origDst, origSport: e.origSport, origDport: e.origDport,
+          replySrc: e.replySrc, replyDst: e.replyDst, replySport: e.replySport, replyDport: e.replyDport,
+        });
+      }
     }
     if (!node.sweepPending) {
       node.sweepPending = true;
