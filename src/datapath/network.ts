@@ -21,6 +21,12 @@
  * port unreachable that embeds the offending tuple; it goes straight back to the sender's host
  * (the kernel attaches it to the rejected packet's conntrack, which is never confirmed).
  *
+ * Caches that change nothing but speed (config.pathCache; specs run every scenario with it on and
+ * off): an established connection's walk per direction (FlowPath), walks shared between
+ * connections with equal headers (FlowTable), and a first packet's walk with its statistic draws,
+ * DNAT and MASQUERADE kept as a program that later connections replay with draws of their own
+ * (NewPath, DrawNode).
+ *
  * Fates: every packet handed to `send` ends in exactly one packet.fate trace record (delivered,
  * dropped with a reason, rejected), or "in-flight" when the run stops (endInFlight()).
  *
@@ -163,12 +169,16 @@ export class FlowPath {
 }
 
 /**
- * A new connection's walk without NAT, for the FlowTable: what a node's hooks decided for the
- * first packet of connections that arrive already translated (a SYN reaching the endpoint's node,
- * DNATed by the client's node) — the nat and filter tables' counter bumps, the kernel's rule
- * count and cost, and local delivery or forwarding. Only walks whose every tested rule was
- * flowSafe, that rewrote nothing (no DNAT, SNAT or MASQUERADE) and delivered or forwarded the
- * packet are kept; conntrack still creates and confirms the entry of each connection.
+ * A new connection's walk, for the FlowTable: what a node's hooks decided for the first packet of
+ * connections with one header — the nat and filter tables' counter bumps, the kernel's rule count
+ * and cost, the translation (DNAT to an endpoint, SNAT or MASQUERADE) and local delivery or
+ * forwarding. A walk through random statistic rules (kube-proxy's endpoint ladder) is kept under
+ * the draws it made (DrawNode); a replay makes the same draws from the node's statistic stream,
+ * so it takes the branch the walk would take. Only walks whose every tested rule was pure but for
+ * those draws (no recent, nfacct or nth: they keep state), that delivered or forwarded the packet,
+ * and, when they masqueraded, never read a source port (the rules after the rewrite would read the
+ * new one) are kept. Conntrack still creates and confirms each connection's entry, and picks each
+ * masqueraded connection's source port (the same stream draws as in the walk).
  */
 export class NewPath {
   constructor(
@@ -177,10 +187,50 @@ export class NewPath {
     readonly cost: number,
     readonly tables: readonly unknown[],
     readonly slots: readonly (readonly number[])[],
+    /** The DNAT the walk made (port: the rule's, or the packet's own when it named none). */
+    readonly dnat: { readonly addr: IPv4; readonly port: number } | null = null,
+    /** The SNAT or MASQUERADE it made: to `addr`, port `port` unless conntrack picks it (`picked`). */
+    readonly snat: { readonly addr: IPv4; readonly port: number; readonly picked: boolean; readonly randomFully: boolean } | null = null,
   ) {}
 
   replay(rules: NodeRules, len: number): void {
     for (let k = 0; k < this.tables.length; k++) rules.replayCounters(this.tables[k], this.slots[k]!, len);
+  }
+}
+
+/**
+ * One random statistic test on the way to NewPaths: the rule's P, and what follows when the draw
+ * hits or misses (null: no walk has taken that branch yet).
+ */
+export class DrawNode {
+  onHit: DrawNode | NewPath | null = null;
+  onMiss: DrawNode | NewPath | null = null;
+  constructor(readonly p31: number) {}
+}
+
+/**
+ * `root` (a FlowTable entry of new connections) with the walk `leaf` added under the draws
+ * p31s/hits[0 .. n). The same header makes the same first draws, so the branches agree; a branch
+ * that does not (impossible while the table is valid) is replaced.
+ */
+function graft(root: DrawNode | NewPath | null, p31s: readonly number[], hits: readonly boolean[], n: number, leaf: NewPath): DrawNode | NewPath {
+  if (n === 0) return leaf;
+  const top = root instanceof DrawNode && root.p31 === p31s[0] ? root : new DrawNode(p31s[0]!);
+  let d = top;
+  for (let k = 0; ; k++) {
+    const hit = hits[k]!;
+    if (k === n - 1) {
+      if (hit) d.onHit = leaf;
+      else d.onMiss = leaf;
+      return top;
+    }
+    let next = hit ? d.onHit : d.onMiss;
+    if (!(next instanceof DrawNode) || next.p31 !== p31s[k + 1]) {
+      next = new DrawNode(p31s[k + 1]!);
+      if (hit) d.onHit = next;
+      else d.onMiss = next;
+    }
+    d = next;
   }
 }
 
@@ -216,7 +266,7 @@ class FlowTable {
   /** ctstate | kind << 24. */
   private stk = new Int32Array(0);
   private origins: (Origin | null)[] = [];
-  private paths: (FlowPath | NewPath | null)[] = [];
+  private paths: (FlowPath | NewPath | DrawNode | null)[] = [];
   private mask = -1;
   private n = 0;
   /** Bit k set when some key of kind k is held (lookups skip the others). */
@@ -229,18 +279,26 @@ class FlowTable {
     return h ^ (h >>> 16);
   }
 
-  find(origin: Origin, st: number, pkt: Packet): FlowPath | NewPath | null {
+  find(origin: Origin, st: number, pkt: Packet): FlowPath | NewPath | DrawNode | null {
     const kinds = this.kinds;
     if (kinds === 0) return null;
     const src = pkt.src | 0, dst = pkt.dst | 0, proto = pkt.proto << 16;
-    let p: FlowPath | NewPath | null = null;
+    let p: FlowPath | NewPath | DrawNode | null = null;
     if ((kinds & (1 << FK_NO_PORT)) !== 0) p = this.probe(origin, st | (FK_NO_PORT << 24), src, dst, proto);
     if (p === null && (kinds & (1 << FK_DPORT)) !== 0) p = this.probe(origin, st | (FK_DPORT << 24), src, dst, proto | pkt.dport);
     if (p === null && (kinds & (1 << FK_SPORT)) !== 0) p = this.probe(origin, st | (FK_SPORT << 24), src, dst, proto | pkt.sport);
     return p;
   }
 
-  private probe(origin: Origin, stk: number, src: number, dst: number, pp: number): FlowPath | NewPath | null {
+  /** The entry recorded for exactly this key kind (see add), or null. */
+  get(origin: Origin, st: number, pkt: Packet, readSport: boolean, readDport: boolean): FlowPath | NewPath | DrawNode | null {
+    if (this.mask < 0 || (readSport && readDport)) return null;
+    const kind = readDport ? FK_DPORT : readSport ? FK_SPORT : FK_NO_PORT;
+    const pp = (pkt.proto << 16) | (kind === FK_DPORT ? pkt.dport : kind === FK_SPORT ? pkt.sport : 0);
+    return this.probe(origin, st | (kind << 24), pkt.src | 0, pkt.dst | 0, pp);
+  }
+
+  private probe(origin: Origin, stk: number, src: number, dst: number, pp: number): FlowPath | NewPath | DrawNode | null {
     const mask = this.mask;
     for (let i = FlowTable.hash(stk, src, dst, pp) & mask; ; i = (i + 1) & mask) {
       const k = this.pp[i]!;
@@ -250,7 +308,7 @@ class FlowTable {
   }
 
   /** Records the path of a walk of `pkt` that read the source / destination port or not. */
-  add(origin: Origin, st: number, pkt: Packet, readSport: boolean, readDport: boolean, p: FlowPath | NewPath): void {
+  add(origin: Origin, st: number, pkt: Packet, readSport: boolean, readDport: boolean, p: FlowPath | NewPath | DrawNode): void {
     if (readSport && readDport) return;
     const kind = readDport ? FK_DPORT : readSport ? FK_SPORT : FK_NO_PORT;
     if ((this.n + 1) * 2 > this.pp.length) {
@@ -285,7 +343,7 @@ class FlowTable {
     this.pp = new Int32Array(cap).fill(-1);
     this.stk = new Int32Array(cap);
     this.origins = new Array<Origin | null>(cap).fill(null);
-    this.paths = new Array<FlowPath | NewPath | null>(cap).fill(null);
+    this.paths = new Array<FlowPath | NewPath | DrawNode | null>(cap).fill(null);
     this.mask = cap - 1;
     for (let j = 0; j < pp.length; j++) {
       if (pp[j] === -1) continue;
@@ -339,15 +397,23 @@ class PathTable {
    * The path a packet with this header takes, when a walk of an equal header recorded one
    * (FlowTable): a FlowPath for established packets, a NewPath for a connection's first.
    */
-  flow(node: NodeKernel, origin: Origin, ctstate: number, pkt: Packet): FlowPath | NewPath | null {
+  flow(node: NodeKernel, origin: Origin, ctstate: number, pkt: Packet): FlowPath | NewPath | DrawNode | null {
     this.validate(node);
     return this.flows.find(origin, ctstate, pkt);
   }
 
   /** Records `p` as the path of packets with this header (FlowTable.add). */
-  addFlow(node: NodeKernel, origin: Origin, ctstate: number, pkt: Packet, readSport: boolean, readDport: boolean, p: FlowPath | NewPath): void {
+  addFlow(node: NodeKernel, origin: Origin, ctstate: number, pkt: Packet, readSport: boolean, readDport: boolean, p: FlowPath): void {
     this.validate(node);
     this.flows.add(origin, ctstate, pkt, readSport, readDport, p);
+  }
+
+  /** Records a new connection's walk (see NewPath) under the header it read and the draws it made (`log`). */
+  addNew(node: NodeKernel, origin: Origin, ctstate: number, pkt: Packet, log: CounterLog, p: NewPath): void {
+    this.validate(node);
+    const { readsSport, readsDport } = log;
+    const root = this.flows.get(origin, ctstate, pkt, readsSport, readsDport) as DrawNode | NewPath | null;
+    this.flows.add(origin, ctstate, pkt, readsSport, readsDport, graft(root, log.drawP31, log.drawHit, log.nDraws, p));
   }
 
   /** The shared FlowPath for a walk recorded in `log` (a new one only for a path not taken yet). */
@@ -397,6 +463,14 @@ export class NodeKernel {
   readonly hops = new IntMap<NextHop>();
   hopsFor: NodeAddressing | null = null;
   readonly ctx: EvalContext;
+  /**
+   * Answers ctx.chance gives before drawing again (preDraws[preNext .. preCount)): the draws a
+   * NAT program's replay already made when it found no recorded branch for them, handed to the
+   * walk that takes over, so that the walk meets the same answers (ClusterNetwork.process).
+   */
+  readonly preDraws: boolean[] = [];
+  preCount = 0;
+  preNext = 0;
   /** MASQUERADE/SNAT --random-fully: ports drawn from this node's nat stream. */
   readonly snatRandomFully: SnatPortOptions;
   host!: NetHost;
@@ -410,7 +484,8 @@ export class NodeKernel {
     readonly statistic: Stream,
     readonly natRandom: Stream,
   ) {
-    const chance = p31chance(statistic);
+    const draw = p31chance(statistic);
+    const chance = (p31: number): boolean => (this.preNext < this.preCount ? this.preDraws[this.preNext++]! : draw(p31));
     this.snatRandomFully = { randomFully: true, randomU32: () => natRandom.uint32() };
     this.ctx = {
       ctstate: 0, mark: 0, inIface: "", outIface: "", now: 0,
@@ -506,6 +581,8 @@ export class ClusterNetwork implements Wire {
   pathMisses = 0;
   /** First packets of connections that replayed another connection's NewPath instead of walking. */
   newHits = 0;
+  /** Of those, the ones whose NewPath translated them (DNAT, SNAT or MASQUERADE). */
+  natHits = 0;
   readonly fateCounts = new Float64Array(FATE_REASONS.length);
   private readonly walkNew: WalkOptions;
   private readonly pathLog = new CounterLog();
@@ -886,14 +963,19 @@ export class ClusterNetwork implements Wire {
     let w: WalkResult;
     if (e !== null && !e.confirmed) {
       // A connection's first packet: the nat table decides, conntrack records it.
-      const np = this.config.pathCache ? (node.paths.flow(node, origin, st, pkt) as NewPath | null) : null;
+      let np = this.config.pathCache ? (node.paths.flow(node, origin, st, pkt) as NewPath | DrawNode | null) : null;
       if (np !== null) {
-        // Another connection's walk with this header, which rewrote nothing (see NewPath).
-        this.newHits++;
-        np.replay(node.rules, pkt.len);
-        node.rulesEvaluated += np.rulesEvaluated;
-        if (!this.confirmEntry(node, e, f)) return;
-        return this.afterReplay(node, f, np.local, pkt.dst, np.cost);
+        // Another connection's walk with this header (see NewPath): its draws, then its decision.
+        let nd = 0;
+        while (np instanceof DrawNode) {
+          const hit = ctx.chance(np.p31);
+          node.preDraws[nd++] = hit;
+          np = hit ? np.onHit : np.onMiss;
+        }
+        if (np !== null) return this.replayNew(node, f, e, np, pkt);
+        // No walk took these draws yet: the walk below meets them again.
+        node.preCount = nd;
+        node.preNext = 0;
       }
       this.curNode = node;
       this.curEntry = e;
@@ -902,16 +984,25 @@ export class ClusterNetwork implements Wire {
       log.reset();
       w = walkHooks(node.rules, node.addressing, pkt, origin, ctx, this.walkNew);
       this.curEntry = null;
+      if (node.preNext !== node.preCount) throw new Error(`datapath: a walk on ${node.name} made other draws than the NAT program recorded for its header`);
+      node.preCount = node.preNext = 0;
       node.rulesEvaluated += w.rulesEvaluated;
       if (w.fate === "local" || w.fate === "forward") {
         if (this.snatFailed) return this.fate(node.name, f, R_NATPORT);
         ct.applyNat(e, { dnat: w.dnat, snat: w.snat });
         if (w.dnat !== undefined && this.onDnat !== undefined) this.onDnat(f.flow, w.dnat.addr, w.dnat.port);
         if (!this.confirmEntry(node, e, f)) return;
-        if (this.config.pathCache && w.dnat === undefined && w.snat === undefined && w.packet === pkt && log.flowSafe && log.n > 0) {
+        // (An ICMP packet's program only when it rewrote nothing: replayNew builds TCP/UDP headers.)
+        const rewrote = w.dnat !== undefined || w.snat !== undefined;
+        if (this.config.pathCache && log.pure && log.n > 0 && (!rewrote || pkt.icmp === undefined) && (w.snat === undefined || !log.readsSport)) {
           const seg = log.segments();
-          const p = new NewPath(w.fate === "local", w.rulesEvaluated, this.ruleCost(w), seg.tables, seg.slots);
-          node.paths.addFlow(node, origin, st, pkt, log.readsSport, log.readsDport, p);
+          const sn = w.snat;
+          const p = new NewPath(
+            w.fate === "local", w.rulesEvaluated, this.ruleCost(w), seg.tables, seg.slots,
+            w.dnat ?? null,
+            sn === undefined ? null : { addr: sn.addr, port: sn.port, picked: sn.picked, randomFully: sn.randomFully },
+          );
+          node.paths.addNew(node, origin, st, pkt, log, p);
         }
       }
       pkt = w.packet;
@@ -984,6 +1075,40 @@ export class ClusterNetwork implements Wire {
     }
     this.ctConfirmed(node, e);
     return true;
+  }
+
+  /**
+   * A connection's first packet replays another connection's walk (NewPath): its counters and
+   * kernel rule count, its DNAT, its SNAT or MASQUERADE with a source port conntrack picks for
+   * this connection, the entry's confirmation, then delivery or forwarding — in the order the
+   * walk makes them (ClusterNetwork.process).
+   */
+  private replayNew(node: NodeKernel, f: Frame, e: ConntrackEntry, np: NewPath, pkt: Packet): void {
+    this.newHits++;
+    np.replay(node.rules, pkt.len);
+    node.rulesEvaluated += np.rulesEvaluated;
+    const dn = np.dnat, sn = np.snat;
+    if (dn !== null || sn !== null) {
+      this.natHits++;
+      const ct = node.ct;
+      let src = pkt.src, dst = pkt.dst, sport = pkt.sport, dport = pkt.dport;
+      if (dn !== null) {
+        dst = dn.addr;
+        dport = dn.port;
+        ct.applyNat(e, { dnat: dn });
+      }
+      if (sn !== null) {
+        src = sn.addr;
+        if (!sn.picked) sport = sn.port;
+        else if ((sport = ct.selectSnatPort(e, src, sn.randomFully ? node.snatRandomFully : NO_SNAT_OPTIONS)) < 0) return this.fate(node.name, f, R_NATPORT);
+        ct.applyNat(e, { snat: { addr: src, port: sport } });
+      }
+      if (dn !== null && this.onDnat !== undefined) this.onDnat(f.flow, dst, dport);
+      pkt = { src, dst, sport, dport, proto: pkt.proto, flags: pkt.flags, len: pkt.len };
+    }
+    if (!this.confirmEntry(node, e, f)) return;
+    f.pkt = pkt;
+    this.afterReplay(node, f, np.local, pkt.dst, np.cost);
   }
 
   /**

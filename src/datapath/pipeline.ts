@@ -57,7 +57,11 @@ export interface WalkResult {
   packet: Packet;
   route: Route;
   dnat: { addr: IPv4; port: number } | undefined;
-  snat: { addr: IPv4; port: number; masquerade: boolean } | undefined;
+  /**
+   * The source rewrite: `port` is the rule's own (--to-source a:p) or, when `picked`, the one
+   * pickSnatPort chose (MASQUERADE/SNAT without a port; `randomFully` as the rule said).
+   */
+  snat: { addr: IPv4; port: number; masquerade: boolean; picked: boolean; randomFully: boolean } | undefined;
   /** Where the packet was dropped or rejected. */
   stoppedAt: { table: TableName; hook: HookName } | undefined;
   rejectWith: string | undefined;
@@ -175,7 +179,7 @@ function runHook(w: WalkState, table: TableName, name: HookName): Verdict {
 
 function applySnat(w: WalkState, addr: IPv4, port: number | undefined, randomFully: boolean, masquerade: boolean): void {
   const p = port ?? (w.opts.pickSnatPort ? w.opts.pickSnatPort(w.pkt, addr, randomFully) : w.pkt.sport);
-  w.snat = { addr, port: p, masquerade };
+  w.snat = { addr, port: p, masquerade, picked: port === undefined, randomFully };
   w.pkt = withSrc(w.pkt, addr, p);
 }
 

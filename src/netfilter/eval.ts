@@ -63,7 +63,13 @@ const B_COMPILED = 1, B_PER_NODE = 2;
  *   range, multiport): its answer may differ between connections of the same addresses.
  */
 export const B_NOT_FLOW_SAFE = 4, B_READS_SPORT = 8, B_READS_DPORT = 16;
-const B_LOGGED = B_NOT_FLOW_SAFE | B_READS_SPORT | B_READS_DPORT;
+/**
+ * B_IMPURE: some match is not pure (B_NOT_FLOW_SAFE for another reason than an inlined random
+ * statistic, whose draw a CounterLog records: a walk through such rules is still a function of
+ * the flow's header and its draws).
+ */
+export const B_IMPURE = 32;
+const B_LOGGED = B_NOT_FLOW_SAFE | B_READS_SPORT | B_READS_DPORT | B_IMPURE;
 
 /** An inlined port test (MatchDef.inline "ports"). */
 type InlinePorts = Extract<InlineMatch, { kind: "ports" }>;
@@ -243,7 +249,7 @@ export class Entry {
         continue;
       }
       if (!def.pure) pure = false;
-      if (!def.pure) this.bits |= B_NOT_FLOW_SAFE;
+      if (!def.pure) this.bits |= B_NOT_FLOW_SAFE | B_IMPURE;
       if (def.perNamespace?.(m.data)) this.bits |= B_PER_NODE;
       if (def.readsSport?.(m.data)) this.bits |= B_READS_SPORT;
       if (def.readsDport?.(m.data)) this.bits |= B_READS_DPORT;
@@ -407,6 +413,9 @@ function effectOf(e: Entry, markBefore: number, markAfter: number): string | und
  * and what the traversals read: whether every rule tested was flowSafe (no random or nth
  * statistic, recent list or nfacct object: another packet could take another branch or must
  * change state) and whether some rule, or a chain index, read the source or destination port.
+ * It also records the random statistic draws, in order, and whether every rule tested was pure
+ * but for them: then the traversals are a function of the header they read and those draws
+ * (the datapath's NAT programs replay them, see datapath/network.ts DrawNode).
  */
 export class CounterLog {
   ids: number[] = [];
@@ -417,8 +426,14 @@ export class CounterLog {
   nseg = 0;
   /** Every rule tested was flowSafe. */
   flowSafe = true;
+  /** Every rule tested was flowSafe or not only because of an inlined random statistic (B_IMPURE). */
+  pure = true;
   readsSport = false;
   readsDport = false;
+  /** The random statistic draws made, in order: the rule's P (p31) and what ctx.chance answered. */
+  drawP31: number[] = [];
+  drawHit: boolean[] = [];
+  nDraws = 0;
   /** @internal Handle the owner sets before a traversal. */
   cur: unknown = null;
 
@@ -426,8 +441,10 @@ export class CounterLog {
     this.n = 0;
     this.nseg = 0;
     this.flowSafe = true;
+    this.pure = true;
     this.readsSport = false;
     this.readsDport = false;
+    this.nDraws = 0;
     this.cur = null;
   }
 
@@ -444,8 +461,15 @@ export class CounterLog {
   /** @internal A tested rule's Entry.bits include B_LOGGED ones. */
   note(bits: number): void {
     if ((bits & B_NOT_FLOW_SAFE) !== 0) this.flowSafe = false;
+    if ((bits & B_IMPURE) !== 0) this.pure = false;
     if ((bits & B_READS_SPORT) !== 0) this.readsSport = true;
     if ((bits & B_READS_DPORT) !== 0) this.readsDport = true;
+  }
+
+  /** @internal An inlined random statistic drew: ctx.chance(p31) answered `hit`. */
+  draw(p31: number, hit: boolean): void {
+    this.drawP31[this.nDraws] = p31;
+    this.drawHit[this.nDraws++] = hit;
   }
 
   /** @internal */
@@ -569,7 +593,11 @@ export class Evaluator {
           }
         }
       }
-      if (ok && e.statP31 >= 0) ok = ctx.chance(e.statP31) !== e.statNeg;
+      if (ok && e.statP31 >= 0) {
+        const c = ctx.chance(e.statP31);
+        if (log !== null) log.draw(e.statP31, c);
+        ok = c !== e.statNeg;
+      }
       if (!ok) {
         if (obs) obs.rule({ table, chain: chain.name, index: pos + 1, text: e.text, matched: false });
         continue;

@@ -214,3 +214,100 @@ describe("flow table: connections share a walk only when no rule read the differ
     if (shared) expect(on.flowHits).toBeGreaterThan(0);
   });
 });
+
+/**
+ * First packets replay NAT programs: the walk of a connection's first packet through kube-proxy's
+ * endpoint ladder (random statistic draws), DNAT and MASQUERADE, kept under the draws it made and
+ * replayed with fresh draws from the node's statistic stream and a source port conntrack picks for
+ * each connection. A run with it must be the run that walks every first packet: same endpoints in
+ * the same order, same masqueraded ports, same counters and fates. Rules that keep state (recent,
+ * nth) or read a source port a MASQUERADE rewrites must keep every first packet to its own walk.
+ */
+describe("NAT programs: first packets replay a walk's draws and translations", () => {
+  const NODE_IP = ip("192.168.0.11");
+  const SPORTS = Array.from({ length: 60 }, (_, i) => 40000 + i);
+
+  /** One SYN per source port from node-1's host to the ClusterIP, 1 ms apart; what every pod got and node-1's counters. */
+  function run(extra: string, pathCache: boolean, profile: "v1.16" | "current" = "current", sports = SPORTS, dst = CLUSTER_IP, dport = 80) {
+    const w = build({ pathCache, profile });
+    const n1 = w.net.node("node-1");
+    if (extra !== "") n1.rules.restore(extra, { noflush: true });
+    for (const sport of sports) {
+      w.net.send(n1.host.id, syn(NODE_IP, dst, sport, dport), sport, undefined);
+      w.sim.run(w.sim.now + 1_000_000);
+    }
+    const syns = [...w.rec].flatMap(([name, r]) => r.got.filter((p) => p.flags === TCP_SYN).map((p) => `${name} ${p.src}:${p.sport}>${p.dst}:${p.dport}`));
+    const fates = w.trace.ofType("packet.fate").map((f) => `${f.flow}:${f.node}:${f.reason}`);
+    return { syns, fates, counters: (n1.rules as Netfilter).save({ counters: true }), rules: w.net.rulesEvaluated, natHits: w.net.natHits, conntrack: n1.ct.size };
+  }
+
+  it.each([
+    { name: "kube-proxy's rules (current)", extra: "", profile: "current" as const, replayed: true },
+    { name: "kube-proxy's rules (v1.16)", extra: "", profile: "v1.16" as const, replayed: true },
+    {
+      name: "a filter OUTPUT DROP for one endpoint: its connections walk, the others replay",
+      extra: "*filter\n-I OUTPUT 1 -d 10.1.166.166/32 -p tcp -m tcp --dport 9376 -j DROP\nCOMMIT\n",
+      profile: "current" as const, replayed: true,
+    },
+    {
+      name: "-m recent in nat OUTPUT (state per packet): no replay",
+      extra: "*nat\n-I OUTPUT 1 -m recent --name seen --set\nCOMMIT\n",
+      profile: "current" as const, replayed: false,
+    },
+    {
+      name: "-m statistic --mode nth in nat OUTPUT (a counter per rule): no replay",
+      extra: "*nat\n-I OUTPUT 1 -m statistic --mode nth --every 2 --packet 0\nCOMMIT\n",
+      profile: "current" as const, replayed: false,
+    },
+  ])("$name", ({ extra, profile, replayed }) => {
+    const on = run(extra, true, profile);
+    const off = run(extra, false, profile);
+    expect(off.natHits).toBe(0);
+    if (replayed) expect(on.natHits).toBeGreaterThan(SPORTS.length / 2);
+    else expect(on.natHits).toBe(0);
+    expect(on.syns).toEqual(off.syns);
+    expect(on.fates).toEqual(off.fates);
+    expect(on.counters).toBe(off.counters);
+    expect(on.rules).toBe(off.rules);
+    expect(on.conntrack).toBe(off.conntrack);
+    // every endpoint took some of the 60 connections (the ladder's draws were made, not skipped)
+    const pods = new Set(on.syns.filter((s) => s.includes(":9376")).map((s) => s.split(" ")[0]));
+    if (!extra.includes("DROP")) expect(pods.size).toBe(3);
+  });
+
+  it("a source port read after MASQUERADE (filter INPUT, local delivery) keeps each first packet to its own walk", () => {
+    // The same connection, made 30 times (each after the last one's entry expired): DNATed to the
+    // node itself, masqueraded --random-fully, then filter INPUT drops the lower new source ports
+    // (ACCEPTs first in filter OUTPUT and INPUT: no rule reads the destination port).
+    const extra = "*nat\n-I OUTPUT 1 -d 10.9.9.9/32 -p tcp -j DNAT --to-destination 192.168.0.11:9000\n-I POSTROUTING 1 -d 192.168.0.11/32 -p tcp -j MASQUERADE --random-fully\nCOMMIT\n*filter\n-I OUTPUT 1 -d 192.168.0.11/32 -p tcp -j ACCEPT\n-I INPUT 1 -p tcp -m tcp --sport 1024:30000 -j DROP\n-I INPUT 2 -p tcp -j ACCEPT\nCOMMIT\n";
+    const once = (pathCache: boolean) => {
+      const w = build({ pathCache });
+      const n1 = w.net.node("node-1");
+      n1.rules.restore(extra, { noflush: true });
+      for (let i = 0; i < 30; i++) {
+        w.net.send(n1.host.id, syn(NODE_IP, ip("10.9.9.9"), 40000, 80), i, undefined);
+        w.sim.run();
+      }
+      return { fates: w.trace.ofType("packet.fate").map((f) => `${f.flow}:${f.reason}`), natHits: w.net.natHits };
+    };
+    const on = once(true), off = once(false);
+    expect(on.fates).toEqual(off.fates);
+    expect(new Set(on.fates.map((f) => f.split(":")[1]))).toEqual(new Set(["iptables-drop", "socket"]));
+    expect(on.natHits).toBe(0);
+  });
+
+  it("MASQUERADE port exhaustion: the same connection fails (nat-port-exhausted) with or without replay", () => {
+    // 512 connections from source ports 0..511, DNATed to one endpoint and masqueraded
+    // --random-fully into their port class 1..511: the 512th finds no free port.
+    const sports = Array.from({ length: 512 }, (_, i) => i);
+    const extra = "*nat\n-I OUTPUT 1 -d 10.9.9.9/32 -p tcp -j DNAT --to-destination 10.1.166.146:9376\n-I POSTROUTING 1 -d 10.1.166.146/32 -j MASQUERADE --random-fully\nCOMMIT\n";
+    const on = run(extra, true, "current", sports, ip("10.9.9.9"), 80);
+    const off = run(extra, false, "current", sports, ip("10.9.9.9"), 80);
+    expect(on.natHits).toBeGreaterThan(400);
+    expect(on.fates).toEqual(off.fates);
+    expect(on.syns).toEqual(off.syns);
+    expect(on.counters).toBe(off.counters);
+    expect(on.fates.filter((f) => f.endsWith("nat-port-exhausted"))).toEqual(["511:node-1:nat-port-exhausted"]);
+    expect(new Set(on.syns.map((s) => s.split(">")[0]!.split(":")[1])).size).toBe(511); // 511 distinct masqueraded ports
+  });
+});
