@@ -157,6 +157,14 @@ export abstract class LoadGenerator implements RuntimeClient {
   protected inFlight = 0;
   protected arrivalsOver = false;
   protected done = false;
+  /**
+   * Closed loop: successors of requests that finished while a request was starting (a connect
+   * that fails at once: no free local port), started by the loop in startNext rather than from
+   * inside the one starting — thousands of such failures in a row are a loop, not a recursion
+   * as deep as the run.
+   */
+  protected queued = 0;
+  private starting = false;
 
   constructor(protected readonly rt: ClientRuntime, private readonly shape: LoadShape) {
     this.limit = shape.requests ?? (shape.durationNs === undefined ? 1 : Infinity);
@@ -172,6 +180,28 @@ export abstract class LoadGenerator implements RuntimeClient {
 
   /** Starts one new request (the closed loop's workers and the open loop's arrivals). */
   protected abstract issueNew(): void;
+
+  /**
+   * The closed loop's next request after one finished: issueNew() — or, when a request is
+   * starting right now (this one finished inside it), queued for the loop below. Requests start
+   * and finish in the same order either way.
+   */
+  protected startNext(): void {
+    if (this.starting) {
+      this.queued++;
+      return;
+    }
+    this.starting = true;
+    try {
+      this.issueNew();
+      while (this.queued > 0) {
+        this.queued--;
+        this.issueNew();
+      }
+    } finally {
+      this.starting = false;
+    }
+  }
   /** Called once when the client has finished: close what is still open. */
   protected abstract onDone(): void;
 
@@ -207,7 +237,7 @@ export abstract class LoadGenerator implements RuntimeClient {
   }
 
   protected checkDone(): void {
-    if (this.done || this.inFlight > 0) return;
+    if (this.done || this.inFlight > 0 || this.queued > 0) return;
     if (!this.arrivalsOver && this.moreToSend()) return;
     if (this.shape.rate !== undefined && !this.arrivalsOver) return;
     this.done = true;
@@ -417,8 +447,10 @@ export class Client extends LoadGenerator implements ConnOwner {
     }
     this.inFlight--;
     this.finished++;
-    if (this.cfg.rate === undefined && this.moreToSend()) this.issue(next);
-    else if (next !== null) this.idle.push(next);
+    if (this.cfg.rate === undefined && this.moreToSend()) {
+      if (next !== null) this.issue(next); // (a kept connection: the request goes out asynchronously)
+      else this.startNext();
+    } else if (next !== null) this.idle.push(next);
     this.checkDone();
   }
 

@@ -376,7 +376,7 @@ export class UdpClient extends LoadGenerator implements UdpHandler {
       });
     }
     this.inFlight--;
-    if (this.cfg.rate === undefined && this.moreToSend()) this.issue();
+    if (this.cfg.rate === undefined && this.moreToSend()) this.startNext();
     this.checkDone();
   }
 

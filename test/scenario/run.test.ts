@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseIPv4 } from "../../src/net/ip.ts";
-import { runCurl, runScenario, resolveCurlTarget, initialState } from "../../src/scenario/run.ts";
+import { runCurl, runCurlDetailed, runScenario, resolveCurlTarget, initialState } from "../../src/scenario/run.ts";
 import { RngRoot } from "../../src/engine/rng.ts";
 import { SECOND, s } from "../../src/engine/time.ts";
 import { seedScenario, scenarioWith } from "./runfixtures.ts";
@@ -66,6 +66,18 @@ describe("runScenario on the seed scenario", () => {
     for (const l of lines) expect(SEED_PODS).toContain(l);
     expect(runCurl(seedScenario(), "hostnames.default.svc.cluster.local", { count: 4, seed: 3 })).toEqual(runCurl(seedScenario(), "10.0.91.192", { count: 4, seed: 3 }));
   });
+
+  it("a long run of connects that fail at once (no free local port) is a loop, not a recursion", () => {
+    // 40,000 back-to-back connections from one host to one ip:port: the first 28,232 take every
+    // ephemeral port (their sockets sit in TIME_WAIT for 60 s), the next 11,768 fail in connect()
+    // one after the other, each starting the next from its own failure.
+    const { lines, result } = runCurlDetailed(seedScenario(), "10.0.91.192", { count: 40_000 });
+    const failed = lines.filter((l) => l.startsWith("curl: (7)"));
+    expect(failed.length).toBeGreaterThan(11_000);
+    expect(lines.slice(-failed.length)).toEqual(failed); // the failures are the last ones, in a row
+    expect(result.requests.map((r) => r.id)).toEqual(Array.from({ length: 40_000 }, (_, i) => i + 1));
+    expect(result.requests.filter((r) => r.outcome === "no-local-port")).toHaveLength(failed.length);
+  }, 60_000);
 
   it.each([
     { name: "name", text: "hostnames" },
