@@ -2,10 +2,14 @@
  * svcsim's benchmark: how fast and how big the timed simulation is at 100, 1,000 and 10,000
  * Services × 10 endpoints (the shipped scenarios/bench/services-N.yaml, see make-scenarios.ts).
  *
- *   npm run bench                      # table of every size
+ *   npm run bench                      # table of every size (each run 3 times: the median run is shown)
  *   npm run bench -- --sizes 100,1000  # some sizes
  *   npm run bench -- --json            # {results: [{services, endpointsPerService, packetsPerSecond, ...}]}
  *   npm run bench -- --repeat 5        # each size 5 times; the median run (by packets/s) is shown
+ *   npm run bench -- --repeat 1        # one run per size (quicker, noisier)
+ *
+ * Three runs by default: on a shared machine single runs of the same code vary by ±15 %, and the
+ * median of three is a figure a second `npm run bench` reproduces far more closely than one run.
  *
  * Each size runs in a fresh child process (this script with --child N), so its peak RSS
  * (getrusage maxRSS) is that size's alone. Phases are timed apart: load (YAML → Scenario), build
@@ -87,6 +91,9 @@ const CLOCK_TICKS = 100;
 function log(msg: string): void {
   if (process.stderr.isTTY) process.stderr.write(msg + "\n");
 }
+
+/** Runs per size when --repeat is not given (see the module comment). */
+const DEFAULT_REPEAT = 3;
 
 function scenarioFile(n: number): string {
   return resolve(HERE, `../scenarios/bench/services-${n}.yaml`);
@@ -252,7 +259,7 @@ function main(argv: string[]): void {
       }
     }
   }
-  let repeat = 1;
+  let repeat = DEFAULT_REPEAT;
   const ri = argv.findIndex((a) => a === "--repeat" || a.startsWith("--repeat="));
   if (ri >= 0) {
     const v = argv[ri]!.includes("=") ? argv[ri]!.slice(argv[ri]!.indexOf("=") + 1) : argv[ri + 1] ?? "";
