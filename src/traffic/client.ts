@@ -202,6 +202,7 @@ export abstract class LoadGenerator implements RuntimeClient {
       this.starting = false;
     }
   }
+
   /** Called once when the client has finished: close what is still open. */
   protected abstract onDone(): void;
 
