@@ -134,8 +134,8 @@ export class NetHost {
  * node's filter hooks and routing decided for an established connection's packets in one
  * direction. Every later packet of that direction is a function of the same inputs — the same
  * addresses and ports after conntrack's rewrite, the same ctstate, mark 0, the same ingress, the
- * same tables (generation) and routes (addressing) — provided every rule the walk visited is
- * flowSafe (no statistic, recent or nfacct: those draw or keep state). Such packets replay the
+ * same tables (generation) and routes (addressing) — provided the walk was flowSafe (CounterLog:
+ * no random draw made, no recent, nth or nfacct rule tested). Such packets replay the
  * recorded counter bumps (same packets/bytes counters, same kernel rule count and delay) instead
  * of walking. Any table change (a kube-proxy sync), route change, ctstate change or other ingress
  * falls back to the walk. Identical paths are shared between connections (interned per node).
@@ -251,7 +251,8 @@ function pathHash(ctstate: number, local: boolean, rulesEvaluated: number, log: 
  * fields the rules never examined. A walk that read both ports (CounterLog.readsSport and
  * readsDport) is not shared. The remaining inputs of a walk are fixed per key: the mark is 0 on
  * arrival, the interfaces follow from the origin and the route to the destination, addrtype from
- * the addresses and the node's addressing, and every visited rule is flowSafe.
+ * the addresses and the node's addressing, and the walk was flowSafe (or, for a NewPath, pure:
+ * its draws are the DrawNodes above it).
  * Open addressing, linear probing; emptied with its PathTable, and when full.
  */
 const FLOW_TABLE_MAX = 1 << 16;
@@ -916,14 +917,22 @@ export class ClusterNetwork implements Wire {
     const e = this.curEntry;
     const node = this.curNode!;
     if (e === null) return pkt.sport;
-    // The reply tuple must already carry the DNAT (POSTROUTING runs after PREROUTING/OUTPUT).
     if (pkt.dst !== e.origDst || pkt.dport !== e.origDport) node.ct.applyNat(e, { dnat: { addr: pkt.dst, port: pkt.dport } });
-    const port = node.ct.selectSnatPort(e, addr, randomFully ? node.snatRandomFully : NO_SNAT_OPTIONS);
+    const port = this.snatPort(node, e, addr, randomFully);
     if (port < 0) {
       this.snatFailed = true;
       return pkt.sport;
     }
     return port;
+  }
+
+  /**
+   * The source port SNAT/MASQUERADE without a port of its own gives a new connection (−1: none
+   * free). The entry's reply tuple must already carry the DNAT (POSTROUTING runs after
+   * PREROUTING/OUTPUT).
+   */
+  private snatPort(node: NodeKernel, e: ConntrackEntry, addr: IPv4, randomFully: boolean): number {
+    return node.ct.selectSnatPort(e, addr, randomFully ? node.snatRandomFully : NO_SNAT_OPTIONS);
   }
 
   private static readonly LOCAL_ORIGIN: Origin = { kind: "local" };
@@ -989,9 +998,7 @@ export class ClusterNetwork implements Wire {
       node.rulesEvaluated += w.rulesEvaluated;
       if (w.fate === "local" || w.fate === "forward") {
         if (this.snatFailed) return this.fate(node.name, f, R_NATPORT);
-        ct.applyNat(e, { dnat: w.dnat, snat: w.snat });
-        if (w.dnat !== undefined && this.onDnat !== undefined) this.onDnat(f.flow, w.dnat.addr, w.dnat.port);
-        if (!this.confirmEntry(node, e, f)) return;
+        if (!this.bindNew(node, f, e, w.dnat, w.snat)) return;
         // (An ICMP packet's program only when it rewrote nothing: replayNew builds TCP/UDP headers.)
         const rewrote = w.dnat !== undefined || w.snat !== undefined;
         if (this.config.pathCache && log.pure && log.n > 0 && (!rewrote || pkt.icmp === undefined) && (w.snat === undefined || !log.readsSport)) {
@@ -1078,6 +1085,17 @@ export class ClusterNetwork implements Wire {
   }
 
   /**
+   * A connection's first packet passed the hooks (walked or replayed): its entry records the
+   * translation, the DNAT is reported (onDnat) and the entry confirmed. False when the packet was
+   * dropped (confirmEntry).
+   */
+  private bindNew(node: NodeKernel, f: Frame, e: ConntrackEntry, dnat: { readonly addr: IPv4; readonly port: number } | undefined, snat: { readonly addr: IPv4; readonly port: number } | undefined): boolean {
+    if (dnat !== undefined || snat !== undefined) node.ct.applyNat(e, { dnat, snat });
+    if (dnat !== undefined && this.onDnat !== undefined) this.onDnat(f.flow, dnat.addr, dnat.port);
+    return this.confirmEntry(node, e, f);
+  }
+
+  /**
    * A connection's first packet replays another connection's walk (NewPath): its counters and
    * kernel rule count, its DNAT, its SNAT or MASQUERADE with a source port conntrack picks for
    * this connection, the entry's confirmation, then delivery or forwarding — in the order the
@@ -1087,26 +1105,27 @@ export class ClusterNetwork implements Wire {
     this.newHits++;
     np.replay(node.rules, pkt.len);
     node.rulesEvaluated += np.rulesEvaluated;
-    const dn = np.dnat, sn = np.snat;
-    if (dn !== null || sn !== null) {
+    const dn = np.dnat ?? undefined, sn = np.snat;
+    let snat: { addr: IPv4; port: number } | undefined;
+    if (dn !== undefined || sn !== null) {
       this.natHits++;
-      const ct = node.ct;
       let src = pkt.src, dst = pkt.dst, sport = pkt.sport, dport = pkt.dport;
-      if (dn !== null) {
+      if (dn !== undefined) {
         dst = dn.addr;
         dport = dn.port;
-        ct.applyNat(e, { dnat: dn });
       }
       if (sn !== null) {
         src = sn.addr;
         if (!sn.picked) sport = sn.port;
-        else if ((sport = ct.selectSnatPort(e, src, sn.randomFully ? node.snatRandomFully : NO_SNAT_OPTIONS)) < 0) return this.fate(node.name, f, R_NATPORT);
-        ct.applyNat(e, { snat: { addr: src, port: sport } });
+        else {
+          if (dn !== undefined) node.ct.applyNat(e, { dnat: dn });
+          if ((sport = this.snatPort(node, e, src, sn.randomFully)) < 0) return this.fate(node.name, f, R_NATPORT);
+        }
+        snat = { addr: src, port: sport };
       }
-      if (dn !== null && this.onDnat !== undefined) this.onDnat(f.flow, dst, dport);
       pkt = { src, dst, sport, dport, proto: pkt.proto, flags: pkt.flags, len: pkt.len };
     }
-    if (!this.confirmEntry(node, e, f)) return;
+    if (!this.bindNew(node, f, e, dn, snat)) return;
     f.pkt = pkt;
     this.afterReplay(node, f, np.local, pkt.dst, np.cost);
   }

@@ -56,20 +56,15 @@ const NO_MATCH_FNS: readonly MatchFn[] = Object.freeze([]);
 const B_COMPILED = 1, B_PER_NODE = 2;
 /**
  * Entry.bits a CounterLog hears of (Evaluator.run):
- * - B_NOT_FLOW_SAFE: some match is not pure (MatchDef.pure: a function of the packet's addresses,
- *   protocol and ports, ctstate, mark, interfaces and addrtype, without side effects), or a random
- *   statistic is inlined: testing the rule may answer differently for another packet of the flow;
+ * - B_IMPURE: some match (not an inlined random statistic, whose draws the log records itself)
+ *   is not pure (MatchDef.pure: a function of the packet's addresses, protocol and ports,
+ *   ctstate, mark, interfaces and addrtype, without side effects): testing the rule may answer
+ *   differently for another packet of the flow, or change state;
  * - B_READS_SPORT / B_READS_DPORT: some test reads the packet's source / destination port (a port
  *   range, multiport): its answer may differ between connections of the same addresses.
  */
-export const B_NOT_FLOW_SAFE = 4, B_READS_SPORT = 8, B_READS_DPORT = 16;
-/**
- * B_IMPURE: some match is not pure (B_NOT_FLOW_SAFE for another reason than an inlined random
- * statistic, whose draw a CounterLog records: a walk through such rules is still a function of
- * the flow's header and its draws).
- */
-export const B_IMPURE = 32;
-const B_LOGGED = B_NOT_FLOW_SAFE | B_READS_SPORT | B_READS_DPORT | B_IMPURE;
+export const B_IMPURE = 4, B_READS_SPORT = 8, B_READS_DPORT = 16;
+const B_LOGGED = B_IMPURE | B_READS_SPORT | B_READS_DPORT;
 
 /** An inlined port test (MatchDef.inline "ports"). */
 type InlinePorts = Extract<InlineMatch, { kind: "ports" }>;
@@ -249,14 +244,13 @@ export class Entry {
         continue;
       }
       if (!def.pure) pure = false;
-      if (!def.pure) this.bits |= B_NOT_FLOW_SAFE | B_IMPURE;
+      if (!def.pure) this.bits |= B_IMPURE;
       if (def.perNamespace?.(m.data)) this.bits |= B_PER_NODE;
       if (def.readsSport?.(m.data)) this.bits |= B_READS_SPORT;
       if (def.readsDport?.(m.data)) this.bits |= B_READS_DPORT;
       fns.push(def.compile(m.data, env));
     }
     this.matches = fns.length === 0 ? NO_MATCH_FNS : fns;
-    if (this.statP31 >= 0) this.bits |= B_NOT_FLOW_SAFE;
     this.bits |= B_COMPILED;
   }
 
@@ -410,12 +404,11 @@ function effectOf(e: Entry, markBefore: number, markAfter: number): string | und
  * What one or more traversals did to the counters, for replaying them on later packets (the
  * datapath's path cache and flow table): the counter slots bumped, in order, grouped by the
  * counter arrays they belong to (`cur`, an opaque handle the owner sets before each traversal),
- * and what the traversals read: whether every rule tested was flowSafe (no random or nth
- * statistic, recent list or nfacct object: another packet could take another branch or must
- * change state) and whether some rule, or a chain index, read the source or destination port.
- * It also records the random statistic draws, in order, and whether every rule tested was pure
- * but for them: then the traversals are a function of the header they read and those draws
- * (the datapath's NAT programs replay them, see datapath/network.ts DrawNode).
+ * and what the traversals read: whether every rule tested was pure (B_IMPURE: no nth statistic,
+ * recent list or nfacct object, which keep state), the random statistic draws made, in order, and
+ * whether some rule, or a chain index, read the source or destination port. Pure traversals are a
+ * function of the header they read and their draws (the datapath's NAT programs replay those, see
+ * datapath/network.ts DrawNode); without draws, of the header alone (flowSafe).
  */
 export class CounterLog {
   ids: number[] = [];
@@ -424,9 +417,7 @@ export class CounterLog {
   segTables: unknown[] = [];
   starts: number[] = [];
   nseg = 0;
-  /** Every rule tested was flowSafe. */
-  flowSafe = true;
-  /** Every rule tested was flowSafe or not only because of an inlined random statistic (B_IMPURE). */
+  /** No rule tested was B_IMPURE. */
   pure = true;
   readsSport = false;
   readsDport = false;
@@ -440,7 +431,6 @@ export class CounterLog {
   reset(): void {
     this.n = 0;
     this.nseg = 0;
-    this.flowSafe = true;
     this.pure = true;
     this.readsSport = false;
     this.readsDport = false;
@@ -448,7 +438,12 @@ export class CounterLog {
     this.cur = null;
   }
 
-  /** Replayable as one slot list: every rule flowSafe, and all slots in one table's arrays. */
+  /** Every packet with the header the traversals read takes the same path: pure, and no draw made. */
+  get flowSafe(): boolean {
+    return this.pure && this.nDraws === 0;
+  }
+
+  /** Replayable as one slot list: flowSafe, and all slots in one table's arrays. */
   get replayable(): boolean {
     return this.flowSafe && this.nseg <= 1;
   }
@@ -460,7 +455,6 @@ export class CounterLog {
 
   /** @internal A tested rule's Entry.bits include B_LOGGED ones. */
   note(bits: number): void {
-    if ((bits & B_NOT_FLOW_SAFE) !== 0) this.flowSafe = false;
     if ((bits & B_IMPURE) !== 0) this.pure = false;
     if ((bits & B_READS_SPORT) !== 0) this.readsSport = true;
     if ((bits & B_READS_DPORT) !== 0) this.readsDport = true;
