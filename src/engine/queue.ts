@@ -25,6 +25,11 @@
  * like a kernel timer list per timeout), up to MAX_LANES of them; a far event whose delay has no
  * lane (all taken) goes to the far heap. pop() takes the smallest (time, seq) among the near top,
  * the far top and the lane fronts, so the order is exactly that of one heap.
+ *
+ * The near heap has a front register: an event pushed earlier than everything in the near heap
+ * (a packet's next hop a few ns away, while the other packets in flight are microseconds out)
+ * waits there instead of sifting up to the root, and pop() takes it without sifting down. It
+ * only ever holds the near set's minimum, so the order is unchanged.
  */
 
 /** Opaque handle returned by push(); pass it to cancel(). Never 0 (so 0 can mean "no timer"). */
@@ -209,6 +214,10 @@ export class EventQueue {
   private readonly near: SlotHeap;
   private readonly far: SlotHeap;
   private readonly lanes: Lane[] = [];
+  /** The front register (−1: empty): a near event earlier (time, seq) than all of the near heap. */
+  private hot = -1;
+  private hotTime = 0;
+  private hotSeq = 0;
   /** Where the earliest event is (set by first()): 0 near, 1 far, 2 + i lane i, −1 none. */
   private at = -1;
   /** Its time, and whether `at`/`atTime` still hold (no push, cancel or pop since first()). */
@@ -300,9 +309,24 @@ export class EventQueue {
     this.live++;
     this.atValid = false;
     const delay = time - this.time;
-    if (delay <= FAR_NS) this.near.push(slot, time, seq);
+    if (delay <= FAR_NS) this.pushNear(slot, time, seq);
     else this.pushFar(slot, time, seq, delay);
     return slot * GEN_LIMIT + this.gens[slot]!;
+  }
+
+  /**
+   * Into the front register when earlier than the near heap's top (seq only grows, so an equal
+   * time is later), moving a later occupant into the heap; otherwise into the heap.
+   */
+  private pushNear(slot: number, time: number, seq: number): void {
+    const near = this.near;
+    if (this.hot >= 0) {
+      if (time >= this.hotTime) return near.push(slot, time, seq);
+      near.push(this.hot, this.hotTime, this.hotSeq);
+    } else if (near.n > 0 && time >= near.hTime[0]!) return near.push(slot, time, seq);
+    this.hot = slot;
+    this.hotTime = time;
+    this.hotSeq = seq;
   }
 
   private pushFar(slot: number, time: number, seq: number, delay: number): void {
@@ -352,6 +376,7 @@ export class EventQueue {
       this.releaseSlot(slot);
       return false;
     };
+    if (this.hot >= 0 && !keep(this.hot)) this.hot = -1;
     this.near.filter(keep);
     this.far.filter(keep);
     for (const l of this.lanes) l.filter(keep);
@@ -373,13 +398,23 @@ export class EventQueue {
   private first(): number {
     if (this.atValid) return this.atTime;
     const near = this.near, far = this.far, states = this.states;
-    while (near.n > 0 && states[near.heap[0]!] === CANCELLED) this.dropTop(near);
+    if (this.hot >= 0 && states[this.hot] === CANCELLED) {
+      this.releaseSlot(this.hot);
+      this.hot = -1;
+    }
     while (far.n > 0 && states[far.heap[0]!] === CANCELLED) this.dropTop(far);
     let t = Infinity, q = 0, at = -1;
-    if (near.n > 0) {
-      t = near.hTime[0]!;
-      q = near.hSeq[0]!;
+    if (this.hot >= 0) {
+      t = this.hotTime;
+      q = this.hotSeq;
       at = 0;
+    } else {
+      while (near.n > 0 && states[near.heap[0]!] === CANCELLED) this.dropTop(near);
+      if (near.n > 0) {
+        t = near.hTime[0]!;
+        q = near.hSeq[0]!;
+        at = 0;
+      }
     }
     if (far.n > 0) {
       const ft = far.hTime[0]!;
@@ -449,7 +484,10 @@ export class EventQueue {
     if (at < 0) return false;
     this.atValid = false;
     let slot: number;
-    if (at < 2) {
+    if (at === 0 && this.hot >= 0) {
+      slot = this.hot;
+      this.hot = -1;
+    } else if (at < 2) {
       const h = at === 0 ? this.near : this.far;
       slot = h.heap[0]!;
       h.removeTop();
@@ -471,6 +509,10 @@ export class EventQueue {
 
   /** Drops every pending event. */
   clear(): void {
+    if (this.hot >= 0) {
+      this.releaseSlot(this.hot);
+      this.hot = -1;
+    }
     while (this.near.n > 0) this.dropTop(this.near);
     while (this.far.n > 0) this.dropTop(this.far);
     for (const l of this.lanes) while (l.n > 0) this.dropFront(l);

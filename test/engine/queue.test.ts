@@ -103,6 +103,9 @@ describe("EventQueue heap property vs a sorted reference", () => {
     { name: "fixed far delays (timer lanes)", delay: fixed([1_000_000_000, 60_000_000_000, 60_000_000_000, 2_000_000_000]), seed: 780, exact: true },
     { name: "more fixed delays than lanes", delay: fixed(Array.from({ length: 12 }, (_, i) => 100_000_000 * (i + 1))), seed: 781, exact: true },
     { name: "lanes and near events, with ties", delay: fixed([0, 7, 60_000_001, 60_000_001, 120_000_002]), seed: 782, exact: true },
+    // Packet hops: most pushes are earlier than every pending near event (the front register).
+    { name: "pushes mostly earliest (near front register)", delay: fixed([0, 1, 1, 75, 10_000, 10_000]), seed: 783, exact: true },
+    { name: "pushes often earliest, random near times", delay: (r: number) => (r < 0.7 ? 2 : 10_000), seed: 784, exact: false },
   ])("interleaved pushes, pops and cancels (20k ops) match a sorted-array reference: $name", ({ delay, seed, exact }) => {
     const rng = new RngRoot(seed).stream("test/heap-interleaved");
     const q = new EventQueue(8);
