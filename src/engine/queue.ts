@@ -369,13 +369,19 @@ export class EventQueue {
     return true;
   }
 
+  /**
+   * compact()'s filter: keeps live slots, frees cancelled ones. One closure for the queue's life:
+   * a new one per compaction made the heaps' optimized filter() deoptimize (another call target).
+   */
+  private readonly keepLive = (slot: number): boolean => {
+    if (this.states[slot] !== CANCELLED) return true;
+    this.releaseSlot(slot);
+    return false;
+  };
+
   /** Rebuilds the heaps and lanes without cancelled entries. */
   private compact(): void {
-    const keep = (slot: number): boolean => {
-      if (this.states[slot] !== CANCELLED) return true;
-      this.releaseSlot(slot);
-      return false;
-    };
+    const keep = this.keepLive;
     if (this.hot >= 0 && !keep(this.hot)) this.hot = -1;
     this.near.filter(keep);
     this.far.filter(keep);
