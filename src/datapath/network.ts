@@ -78,6 +78,11 @@ export interface NetworkConfig {
   /** Conntrack timeout overrides (defaults: the kernel's). */
   readonly conntrackTimeouts?: Partial<ConntrackTimeouts>;
   /**
+   * Hash slots each node's conntrack table starts with (ConntrackOptions.slots; default 1,024):
+   * the run sizes it for the connections its clients will open (scenario/run.ts).
+   */
+  readonly conntrackSlots?: number;
+  /**
    * Replay established connections' hook walks from the path cache (FlowPath), and look a
    * packet's conntrack entry up by its flow first (NodeKernel.ctHint). Results are identical
    * either way (a test runs scenarios both ways); off only to check that, or to profile.
@@ -623,7 +628,12 @@ export class ClusterNetwork implements Wire {
         name,
         buildNodeAddressing(state, name),
         opts.rulesFactory(name),
-        new ConntrackTable({ node: name, timeouts: this.config.conntrackTimeouts, onDestroy: (e, why, now) => this.ctDestroyed(node, e, why, now) }),
+        new ConntrackTable({
+          node: name,
+          timeouts: this.config.conntrackTimeouts,
+          onDestroy: (e, why, now) => this.ctDestroyed(node, e, why, now),
+          ...(this.config.conntrackSlots !== undefined ? { slots: this.config.conntrackSlots } : {}),
+        }),
         opts.rng.stream(`kube-proxy/statistic@${name}`),
         opts.rng.stream(`nat/random-fully@${name}`),
       );

@@ -314,6 +314,14 @@ export interface ConntrackOptions {
   onDestroy?: (entry: ConntrackEntry, reason: CtDestroyReason, now: number) => void;
   /** Tuple → 32-bit hash; tests inject a weak one to exercise long probe runs. Default tupleKey. */
   keyFn?: typeof tupleKey;
+  /**
+   * Hash slots to start with (rounded up to a power of two; default 1,024). Each confirmed entry
+   * takes two (one per tuple) and the table doubles at half load. The kernel allocates its table
+   * once, at module load (nf_conntrack_buckets: total RAM / 16,384, 1,024 to 262,144 buckets since
+   * Linux 5.15), and never rehashes it; a node expected to carry many connections starts near its
+   * final size here, so that it does not rehash its way there while packets wait.
+   */
+  slots?: number;
 }
 
 /** A lookup hit; the table returns one reused object (valid until the next lookup). */
@@ -331,7 +339,7 @@ export class ConntrackTable {
   private readonly key: typeof tupleKey;
   // Both tuples of every confirmed entry, each under its hash (hashOf: never 0, HashSlots'
   // free-slot mark). Every hash passed below comes from hashOf.
-  private readonly slots = new HashSlots<ConntrackEntry>(1024);
+  private readonly slots: HashSlots<ConntrackEntry>;
   /**
    * Confirmed entries in confirmation order (iteration order of entries()): an intrusive list
    * through the entries (no Map of every live entry to keep and rehash).
@@ -352,6 +360,7 @@ export class ConntrackTable {
     this.timeouts = Object.freeze({ ...DEFAULT_CONNTRACK_TIMEOUTS, ...opts.timeouts });
     this.onDestroy = opts.onDestroy;
     this.key = opts.keyFn ?? tupleKey;
+    this.slots = new HashSlots<ConntrackEntry>(opts.slots ?? 1024);
   }
 
   /** Confirmed entries. */

@@ -200,13 +200,29 @@ interface PodProc {
   ports: number[];
 }
 
+/**
+ * Conntrack hash slots per node for a run (NetworkConfig.conntrackSlots): room for every
+ * connection the clients will open (their requests, or rate × duration; a connection per request
+ * at most) under both tuples at half load, from 1,024 up to 131,072 slots (32,768 entries, 1.5 MB
+ * a node). A table that needs more still doubles; one sized for its run does not rehash its way
+ * up while packets wait (the 1,000-Service benchmark's rehashing was about 2 % of its run's instructions).
+ */
+export function conntrackSlots(scenario: Scenario): number {
+  let conns = 0;
+  for (const c of scenario.clients) {
+    conns += c.requests ?? (c.rate !== undefined && c.durationNs !== undefined ? Math.ceil((c.rate * c.durationNs) / 1e9) : 1);
+  }
+  return Math.min(131_072, Math.max(1024, 4 * conns));
+}
+
 function buildWorld(scenario: Scenario, seed: number, opts: RunOptions): World {
   const sim = new Simulation({ initialCapacity: 4096 });
   const rng = new RngRoot(seed);
   const trace = new Trace({ level: opts.traceLevel ?? "full" });
   const state = opts.initialState ?? initialState(scenario, rng);
   if (opts.onRecord) trace.subscribe(opts.onRecord);
-  const net = new ClusterNetwork({ sim, rng, state, trace, rulesFactory: () => new Netfilter(), ...(opts.network ? { config: opts.network } : {}) });
+  const config: Partial<NetworkConfig> = { conntrackSlots: conntrackSlots(scenario), ...opts.network };
+  const net = new ClusterNetwork({ sim, rng, state, trace, rulesFactory: () => new Netfilter(), config });
   // Nodes whose payloads cannot differ (nodeRulesKeys) share one generation: the same bytes as
   // generating for each, without a 32 MB payload and ~150 MB of garbage per node at 10,000 Services.
   let last: { key: string; rules: GeneratedRules } | undefined;

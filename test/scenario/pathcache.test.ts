@@ -7,11 +7,16 @@
  * tables, the kernel rule counts and the report. Scenarios cover rule changes mid-run (kube-proxy
  * syncs after pod deletion, rolling updates), nodes going down, hairpin masquerade, NodePort with
  * traffic policies, session affinity (-m recent in the nat table) and UDP.
+ *
+ * The same holds for the size the conntrack tables start with (NetworkConfig.conntrackSlots,
+ * which the run derives from its clients): a table that starts small and rehashes on the way up
+ * must give exactly the run of one that starts at its final size.
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { loadScenario } from "../../src/scenario/load.ts";
-import { runScenario, type RunResult } from "../../src/scenario/run.ts";
+import { conntrackSlots, runScenario, type RunResult } from "../../src/scenario/run.ts";
+import type { Scenario } from "../../src/scenario/types.ts";
 import { reportInputOf } from "../../src/scenario/report-input.ts";
 import { buildReport } from "../../src/report/build.ts";
 import { toJson } from "../../src/report/model.ts";
@@ -60,5 +65,33 @@ describe("the path cache changes nothing but speed", () => {
     expect(a.fates).toEqual(b.fates);
     expect(a.events).toBe(b.events);
     expect(a.report).toBe(b.report);
+  });
+});
+
+describe("the conntrack tables' starting size changes nothing but speed", () => {
+  it.each([
+    "scenarios/hostnames-clusterip.yaml",
+    "scenarios/pod-delete-under-load.yaml",
+    "scenarios/node-down.yaml",
+    "scenarios/hairpin.yaml",
+  ])("%s", (file) => {
+    const { scenario } = loadScenario(file);
+    const sized = runScenario(scenario);
+    const tiny = runScenario(scenario, { network: { conntrackSlots: 16 } }); // doubles many times
+    expect(observe(tiny, file)).toEqual(observe(sized, file));
+  });
+});
+
+describe("conntrackSlots: room for the connections the clients open, 1,024 to 131,072 slots", () => {
+  const client = (c: { requests?: number; rate?: number; durationNs?: number }) => c;
+  it.each([
+    { what: "no clients", clients: [], slots: 1024 },
+    { what: "the seed walkthrough's scale", clients: [client({ requests: 1000 }), client({ requests: 4 })], slots: 4016 },
+    { what: "rate × duration (per second, ns)", clients: [client({ rate: 200, durationNs: 10e9 })], slots: 8000 },
+    { what: "rate × duration, rounded up", clients: [client({ rate: 3, durationNs: 0.5e9 })], slots: 1024 },
+    { what: "a rate without a duration counts one", clients: [client({ rate: 50 }), client({ requests: 300 })], slots: 1204 },
+    { what: "the 1,000-Service benchmark (50,000 requests): capped", clients: Array.from({ length: 20 }, () => client({ requests: 2500 })), slots: 131_072 },
+  ])("$what → $slots", ({ clients, slots }) => {
+    expect(conntrackSlots({ clients } as unknown as Scenario)).toBe(slots);
   });
 });
