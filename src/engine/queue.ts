@@ -171,18 +171,18 @@ class Lane {
     this.n++;
   }
 
+  /** Doubles the ring (it is full), unrolled to start at 0: two block copies per array. */
   private grow(): void {
-    const cap = this.slots.length * 2;
-    const slots = new Int32Array(cap), times = new Float64Array(cap), seqs = new Float64Array(cap);
-    for (let k = 0; k < this.n; k++) {
-      const i = (this.head + k) & this.mask;
-      slots[k] = this.slots[i]!;
-      times[k] = this.times[i]!;
-      seqs[k] = this.seqs[i]!;
-    }
-    this.slots = slots;
-    this.times = times;
-    this.seqs = seqs;
+    const old = this.slots.length, head = this.head;
+    const cap = old * 2;
+    const unroll = <T extends Int32Array | Float64Array>(a: T, b: T): T => {
+      b.set(a.subarray(head));
+      b.set(a.subarray(0, head), old - head);
+      return b;
+    };
+    this.slots = unroll(this.slots, new Int32Array(cap));
+    this.times = unroll(this.times, new Float64Array(cap));
+    this.seqs = unroll(this.seqs, new Float64Array(cap));
     this.head = 0;
     this.mask = cap - 1;
   }
