@@ -187,3 +187,23 @@ describe("runScenario behaviours", () => {
     expect(r.requests[0]!.end - r.requests[0]!.start).toBeGreaterThan(4_000_000); // two 1 ms round trips + 1 ms service
   });
 });
+
+describe("runScenario progress marks", () => {
+  it.each([
+    { interval: 1_000_000, what: "every simulated millisecond" },
+    { interval: 250_000_000, what: "every 250 ms" },
+  ])("progressIntervalNs ($what) calls onProgress more often and changes nothing else", ({ interval }) => {
+    const sc = seedScenario();
+    const plain = runScenario(sc);
+    const marks: number[] = [];
+    const marked = runScenario(sc, { progressIntervalNs: interval, onProgress: (p) => { if (!p.done) marks.push(p.now); } });
+    expect(marks.length).toBeGreaterThan(0);
+    expect(marks.every((t, i) => t === (i + 1) * interval)).toBe(true);
+    expect(JSON.stringify(marked.trace.records())).toBe(JSON.stringify(plain.trace.records()));
+    expect(marked.requests).toEqual(plain.requests);
+    expect(marked.eventsProcessed).toBe(plain.eventsProcessed + marks.length); // one event per mark
+  });
+  it.each([0, -5, Number.NaN])("progressIntervalNs %s is refused", (v) => {
+    expect(() => runScenario(seedScenario(), { progressIntervalNs: v, onProgress: () => {} })).toThrow(/progressIntervalNs must be > 0/);
+  });
+});
