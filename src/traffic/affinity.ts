@@ -7,7 +7,7 @@
  * Computed from the run's request and connection records alone: a request's client address is
  * the local address of the connection (TCP) or socket (UDP) that carried it.
  */
-import { compareIPv4, endpointKey, formatIPv4 } from "../net/ip.ts";
+import { compareIPv4, endpointKey, formatHostPort, formatIPv4 } from "../net/ip.ts";
 import type { ConnectionRecord, RequestRecord } from "./types.ts";
 
 export interface ClientEndpointRow {
@@ -34,7 +34,7 @@ export function requestsByClientAndEndpoint(requests: readonly RequestRecord[], 
     const k = `${addr}|${r.endpointAddr}:${r.endpointPort}`;
     let a = acc.get(k);
     if (a === undefined) {
-      a = { clientAddr: addr, endpoint: `${formatIPv4(r.endpointAddr)}:${r.endpointPort}`, pod: r.servedBy, seen: new Set(), requests: 0, epKey: endpointKey(r.endpointAddr, r.endpointPort) };
+      a = { clientAddr: addr, endpoint: formatHostPort(r.endpointAddr, r.endpointPort), pod: r.servedBy, seen: new Set(), requests: 0, epKey: endpointKey(r.endpointAddr, r.endpointPort) };
       acc.set(k, a);
     }
     a.requests++;
