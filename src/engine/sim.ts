@@ -26,6 +26,9 @@ export type EventKind = number;
 /** A handler receives the simulation and the event's two argument words. */
 export type EventHandler = (sim: Simulation, num: number, obj: unknown) => void;
 
+/** Events per runBatch() call (see there). */
+const BATCH = 256;
+
 /** Kind 0 is reserved for closure events (callAt / callIn). */
 const KIND_CALL = 0;
 
@@ -144,25 +147,39 @@ export class Simulation {
     this.running = true;
     this.stopped = false;
     const start = this.eventsProcessed;
-    const q = this.queue;
-    const handlers = this.handlers;
     try {
-      while (!this.stopped) {
-        if (q.peekTime() > until) {
-          if (until !== MAX_SIM_TIME) this.now = until;
-          break;
-        }
-        q.pop();
-        this.now = q.time;
-        this.eventsProcessed++;
-        const obj = q.obj;
-        q.obj = undefined;
-        handlers[q.kind]!(this, q.num, obj);
-      }
+      while (this.runBatch(until));
     } finally {
       this.running = false;
     }
     return this.eventsProcessed - start;
+  }
+
+  /**
+   * run()'s loop body, BATCH events at a time; false when run() should return (stopped, or the
+   * next event lies after `until`). A separate, frequently entered function rather than one long
+   * loop: V8 optimizes a long-running loop only by on-stack replacement, and when the optimized
+   * loop deoptimizes (a handler path taken for the first time late in a run), it waits in
+   * baseline code for another OSR. A function entered every BATCH events is re-optimized through
+   * the normal tier-up instead.
+   */
+  private runBatch(until: SimTime): boolean {
+    const q = this.queue;
+    const handlers = this.handlers;
+    for (let i = 0; i < BATCH; i++) {
+      if (this.stopped) return false;
+      if (q.peekTime() > until) {
+        if (until !== MAX_SIM_TIME) this.now = until;
+        return false;
+      }
+      q.pop();
+      this.now = q.time;
+      this.eventsProcessed++;
+      const obj = q.obj;
+      q.obj = undefined;
+      handlers[q.kind]!(this, q.num, obj);
+    }
+    return true;
   }
 
   /** Makes run() return after the event being executed. */

@@ -57,6 +57,36 @@ describe("Simulation", () => {
     expect(sim.now).toBe(3);
   });
 
+  // run() executes events in batches (runBatch, 256 at a time): stop() and until must cut the run
+  // at the same event wherever it falls relative to a batch boundary.
+  const boundaryCases = [1, 255, 256, 257, 511, 512, 513, 1000];
+  it.each(boundaryCases)("stop() after event %i of 1,200 ends the run there, and run() resumes with the next", (k) => {
+    const sim = new Simulation();
+    const seen: number[] = [];
+    const K = sim.register("k", (sm, num) => {
+      seen.push(num);
+      if (num === k) sm.stop();
+    });
+    for (let i = 1; i <= 1200; i++) sim.schedule(i * 10, K, i);
+    expect(sim.run()).toBe(k);
+    expect(sim.now).toBe(k * 10);
+    expect(sim.pending).toBe(1200 - k);
+    expect(sim.run()).toBe(1200 - k);
+    expect(seen).toEqual(Array.from({ length: 1200 }, (_, i) => i + 1));
+  });
+
+  it.each(boundaryCases)("run(until) with %i events due by until runs exactly those", (k) => {
+    const sim = new Simulation();
+    let n = 0;
+    const K = sim.register("k", () => n++);
+    for (let i = 1; i <= 1200; i++) sim.schedule(i * 10, K);
+    expect(sim.run(k * 10 + 5)).toBe(k);
+    expect(n).toBe(k);
+    expect(sim.now).toBe(k * 10 + 5);
+    expect(sim.run()).toBe(1200 - k);
+    expect(sim.eventsProcessed).toBe(1200);
+  });
+
   it("cancels timers and runs closure events", () => {
     const sim = new Simulation();
     const log: string[] = [];
