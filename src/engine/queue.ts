@@ -485,9 +485,20 @@ export class EventQueue {
    * Returns false (and leaves the fields alone) when the queue is empty.
    */
   pop(): boolean {
+    this.first();
+    if (this.at < 0) return false;
+    this.obj = this.take();
+    return true;
+  }
+
+  /**
+   * pop() for the dispatch loop, which has just seen peekTime() < Infinity: removes the earliest
+   * event, sets time/kind/num/id, and returns its object instead of storing it in `obj`. (Storing a
+   * young object into this long-lived queue costs a write barrier, once per event.)
+   */
+  take(): unknown {
     const t = this.first();
     const at = this.at;
-    if (at < 0) return false;
     this.atValid = false;
     let slot: number;
     if (at === 0 && this.hot >= 0) {
@@ -506,11 +517,11 @@ export class EventQueue {
     this.time = t;
     this.kind = this.kinds[slot]!;
     this.num = this.nums[slot]!;
-    this.obj = this.objs[slot];
+    const obj = this.objs[slot];
     this.id = slot * GEN_LIMIT + this.gens[slot]!;
     this.live--;
     this.releaseSlot(slot);
-    return true;
+    return obj;
   }
 
   /** Drops every pending event. */

@@ -125,14 +125,11 @@ export class Simulation {
   /** Executes the next event; false when there is none. */
   step(): boolean {
     const q = this.queue;
-    if (!q.pop()) return false;
+    if (q.peekTime() === Infinity) return false;
+    const obj = q.take();
     this.now = q.time;
     this.eventsProcessed++;
-    // Copy out before calling: the handler may schedule and pop nothing, but keep it obvious.
-    const num = q.num;
-    const obj = q.obj;
-    q.obj = undefined;
-    this.handlers[q.kind]!(this, num, obj);
+    this.handlers[q.kind]!(this, q.num, obj);
     return true;
   }
 
@@ -172,11 +169,9 @@ export class Simulation {
         if (until !== MAX_SIM_TIME) this.now = until;
         return false;
       }
-      q.pop();
+      const obj = q.take();
       this.now = q.time;
       this.eventsProcessed++;
-      const obj = q.obj;
-      q.obj = undefined;
       handlers[q.kind]!(this, q.num, obj);
     }
     return true;

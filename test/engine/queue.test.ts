@@ -129,7 +129,8 @@ describe("EventQueue heap property vs a sorted reference", () => {
       if (r < 0.55) {
         const d = delay(rng.next());
         const t = now + (exact ? d : rng.int(0, d));
-        const e = { t, seq: i, id: q.push(t, 1, i) };
+        const e: Ev = { t, seq: i, id: 0 };
+        e.id = q.push(t, 1, i, e);
         insert(e);
         ids.push(e);
       } else if (r < 0.65 && ids.length > 0) {
@@ -138,11 +139,19 @@ describe("EventQueue heap property vs a sorted reference", () => {
         expect(q.cancel(victim.id)).toBe(k >= 0);
         if (k >= 0) pending.splice(k, 1);
       } else {
+        // Every other pop through take() (the dispatch loop's: it returns the object).
         const want = pending.shift();
-        expect(q.pop()).toBe(want !== undefined);
-        if (want) {
-          expect([q.time, q.num]).toEqual([want.t, want.seq]);
+        if (want !== undefined && i % 2 === 1) {
+          expect(q.peekTime()).toBe(want.t);
+          expect(q.take()).toBe(want);
+          expect([q.time, q.num, q.id]).toEqual([want.t, want.seq, want.id]);
           now = q.time;
+        } else {
+          expect(q.pop()).toBe(want !== undefined);
+          if (want) {
+            expect([q.time, q.num, q.obj, q.id]).toEqual([want.t, want.seq, want, want.id]);
+            now = q.time;
+          }
         }
       }
       expect(q.size).toBe(pending.length);
