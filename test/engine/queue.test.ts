@@ -62,6 +62,17 @@ describe("EventQueue ordering", () => {
     expect(q.peekTime()).toBe(9);
   });
 
+  it("an event pushed after a peek moved the near window past it still pops first", () => {
+    const q = new EventQueue(16);
+    q.push(100, 1, 1);
+    q.push(5_000_000, 1, 2); // a later bucket
+    expect(q.pop()).toBe(true); // #1; the near window moves on to #2's bucket
+    expect(q.peekTime()).toBe(5_000_000);
+    q.push(200_000, 1, 3); // before that bucket, after now
+    q.push(5_000_000, 1, 4); // equal to #2, scheduled later
+    expect(drain(q).map(([, , n]) => n)).toEqual([3, 2, 4]);
+  });
+
   it("compacts when cancelled timers dominate (many re-armed timers)", () => {
     const q = new EventQueue(16);
     let id = q.push(1e15, 1, 0);
@@ -106,6 +117,12 @@ describe("EventQueue heap property vs a sorted reference", () => {
     // Packet hops: most pushes are earlier than every pending near event (the front register).
     { name: "pushes mostly earliest (near front register)", delay: fixed([0, 1, 1, 75, 10_000, 10_000]), seed: 783, exact: true },
     { name: "pushes often earliest, random near times", delay: (r: number) => (r < 0.7 ? 2 : 10_000), seed: 784, exact: false },
+    // The near set's buckets (16,384 ns wide, a 67 ms ring): events across the whole ring as it
+    // wraps, long runs of empty buckets, crowded buckets, and times on bucket boundaries.
+    { name: "near events over the whole bucket ring (it wraps)", delay: () => 50_000_000, seed: 785, exact: false },
+    { name: "sparse near events (long runs of empty buckets)", delay: fixed([5_000_000, 49_000_000]), seed: 786, exact: true },
+    { name: "crowded buckets, many equal times", delay: fixed([0, 16_384]), seed: 787, exact: true },
+    { name: "times on bucket boundaries", delay: fixed([16_383, 16_384, 16_385, 32_768]), seed: 788, exact: true },
   ])("interleaved pushes, pops and cancels (20k ops) match a sorted-array reference: $name", ({ delay, seed, exact }) => {
     const rng = new RngRoot(seed).stream("test/heap-interleaved");
     const q = new EventQueue(8);
@@ -187,13 +204,21 @@ describe("event ids", () => {
 });
 
 describe("compaction after mass cancellation", () => {
-  it.each([1, 2, 3])("random times, 90%% cancelled (seed %i): pops stay in (time, seq) order", (seed) => {
+  // Near times within 1 ms crowd a few buckets; within 45 ms most buckets hold a few events, and
+  // compaction empties many of them.
+  it.each([
+    { seed: 1, span: 1_000_000 },
+    { seed: 2, span: 1_000_000 },
+    { seed: 3, span: 1_000_000 },
+    { seed: 4, span: 45_000_000 },
+    { seed: 5, span: 45_000_000 },
+  ])("random near times within $span ns, 90% cancelled (seed $seed): pops stay in (time, seq) order", ({ seed, span }) => {
     const rng = new RngRoot(seed).stream("queue/compact");
     const q = new EventQueue(16);
     const ids: { id: number; time: number; seq: number }[] = [];
     for (let i = 0; i < 20_000; i++) {
       // A third of them in timer lanes (fixed far delays), so compaction filters lanes too.
-      const time = i % 3 === 0 ? [60_000_000_000, 1_000_000_000][i % 2]! : rng.int(0, 1_000_000);
+      const time = i % 3 === 0 ? [60_000_000_000, 1_000_000_000][i % 2]! : rng.int(0, span);
       ids.push({ id: q.push(time, 1, i), time, seq: i });
     }
     const kept = ids.filter(() => rng.next() >= 0.9);
