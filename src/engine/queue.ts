@@ -49,6 +49,15 @@ const FAR_NS = 50_000_000;
 /** Lanes (distinct far delays) at most; an empty lane is given to the next new delay. */
 const MAX_LANES = 8;
 
+type NumArray = Int32Array | Uint32Array | Uint8Array | Float64Array;
+
+/** A copy of `a` with `cap` elements, the new ones zero (the queue's arrays grow by doubling). */
+function grown<T extends NumArray>(a: T, cap: number): T {
+  const b = new (a.constructor as new (n: number) => T)(cap);
+  b.set(a as ArrayLike<number> & T);
+  return b;
+}
+
 /** A binary min-heap of slot indices keyed by (time, seq), keys kept beside the indices. */
 class SlotHeap {
   heap: Int32Array;
@@ -63,15 +72,9 @@ class SlotHeap {
   }
 
   grow(cap: number): void {
-    const h = new Int32Array(cap);
-    h.set(this.heap);
-    this.heap = h;
-    const t = new Float64Array(cap);
-    t.set(this.hTime);
-    this.hTime = t;
-    const q = new Float64Array(cap);
-    q.set(this.hSeq);
-    this.hSeq = q;
+    this.heap = grown(this.heap, cap);
+    this.hTime = grown(this.hTime, cap);
+    this.hSeq = grown(this.hSeq, cap);
   }
 
   siftUp(pos: number, slot: number, t: number, q: number): void {
@@ -179,22 +182,11 @@ class BucketHeap extends SlotHeap {
     this.sSeq = new Float64Array(slots);
   }
 
-  /** Events in the heap and the buckets. */
-  get size(): number {
-    return this.n + this.inBuckets;
-  }
-
   /** The slot arrays follow the queue's slot capacity. */
   growSlots(slots: number): void {
-    const n = new Int32Array(slots);
-    n.set(this.sNext);
-    this.sNext = n;
-    const t = new Float64Array(slots);
-    t.set(this.sTime);
-    this.sTime = t;
-    const q = new Float64Array(slots);
-    q.set(this.sSeq);
-    this.sSeq = q;
+    this.sNext = grown(this.sNext, slots);
+    this.sTime = grown(this.sTime, slots);
+    this.sSeq = grown(this.sSeq, slots);
   }
 
   /** time must lie within FAR_NS of the last popped time (EventQueue.push). */
@@ -403,16 +395,11 @@ export class EventQueue {
     const old = this.cap;
     const cap = old * 2;
     if (cap > SLOT_LIMIT) throw new Error(`event queue: more than ${SLOT_LIMIT} pending events`);
-    const g = <T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const b = make(cap);
-      b.set(a);
-      return b;
-    };
-    this.kinds = g(this.kinds, (k) => new Int32Array(k));
-    this.nums = g(this.nums, (k) => new Float64Array(k));
-    this.gens = g(this.gens, (k) => new Uint32Array(k));
+    this.kinds = grown(this.kinds, cap);
+    this.nums = grown(this.nums, cap);
+    this.gens = grown(this.gens, cap);
     this.gens.fill(1, old);
-    this.states = g(this.states, (k) => new Uint8Array(k));
+    this.states = grown(this.states, cap);
     const objs = new Array<unknown>(cap).fill(undefined);
     for (let i = 0; i < old; i++) objs[i] = this.objs[i];
     this.objs = objs;
