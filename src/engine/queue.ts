@@ -40,9 +40,15 @@ export type EventId = number;
 
 const SLOT_LIMIT = 2 ** 30; // pending events at most (slots index Int32Arrays)
 const GEN_LIMIT = 256; // generations 1…255 per slot
+// A slot's word (meta): generation in bits 0–7, state in bits 8–9, kind from bit 10 on.
+const GEN_MASK = 0xff;
+const STATE_MASK = 0x300;
 const FREE = 0;
-const LIVE = 1;
-const CANCELLED = 2;
+const LIVE = 0x100;
+const CANCELLED = 0x200;
+const KIND_SHIFT = 10;
+/** Event kinds are below this (they share the slot word with the state and generation). */
+export const KIND_LIMIT = 2 ** 21;
 
 /** Events further ahead than this (ns) wait in a lane or the far heap. */
 const FAR_NS = 50_000_000;
@@ -349,11 +355,10 @@ export class EventQueue {
   private laneMin = -1;
   private lanesValid = true;
   private live = 0; // entries not cancelled (heaps and lanes)
-  private kinds: Int32Array;
+  /** Per slot: kind, state and generation in one word (see GEN_MASK…KIND_SHIFT). */
+  private meta: Int32Array;
   private nums: Float64Array;
   private objs: unknown[];
-  private gens: Uint32Array;
-  private states: Uint8Array;
   private free: Int32Array;
   private freeTop = 0;
   private nextSeq = 0;
@@ -371,11 +376,9 @@ export class EventQueue {
     // The heaps grow by themselves (below the slot capacity: most pending events are timers in lanes).
     this.near = new BucketHeap(16, cap);
     this.far = new SlotHeap(cap);
-    this.kinds = new Int32Array(cap);
+    this.meta = new Int32Array(cap).fill(1); // generation 1, FREE
     this.nums = new Float64Array(cap);
     this.objs = new Array<unknown>(cap).fill(undefined);
-    this.gens = new Uint32Array(cap).fill(1);
-    this.states = new Uint8Array(cap);
     this.free = new Int32Array(cap);
     for (let i = 0; i < cap; i++) this.free[i] = cap - 1 - i; // pop order 0, 1, 2, …
     this.freeTop = cap;
@@ -395,11 +398,9 @@ export class EventQueue {
     const old = this.cap;
     const cap = old * 2;
     if (cap > SLOT_LIMIT) throw new Error(`event queue: more than ${SLOT_LIMIT} pending events`);
-    this.kinds = grown(this.kinds, cap);
+    this.meta = grown(this.meta, cap);
+    this.meta.fill(1, old);
     this.nums = grown(this.nums, cap);
-    this.gens = grown(this.gens, cap);
-    this.gens.fill(1, old);
-    this.states = grown(this.states, cap);
     const objs = new Array<unknown>(cap).fill(undefined);
     for (let i = 0; i < old; i++) objs[i] = this.objs[i];
     this.objs = objs;
@@ -416,16 +417,16 @@ export class EventQueue {
     if (this.freeTop === 0) this.grow();
     const slot = this.free[--this.freeTop]!;
     const seq = this.nextSeq++;
-    this.kinds[slot] = kind;
+    const gen = this.meta[slot]! & GEN_MASK;
+    this.meta[slot] = (kind << KIND_SHIFT) | LIVE | gen;
     this.nums[slot] = num;
     this.objs[slot] = obj;
-    this.states[slot] = LIVE;
     this.live++;
     this.atValid = false;
     const delay = time - this.time;
     if (delay <= FAR_NS) this.pushNear(slot, time, seq);
     else this.pushFar(slot, time, seq, delay);
-    return slot * GEN_LIMIT + this.gens[slot]!;
+    return slot * GEN_LIMIT + gen;
   }
 
   /**
@@ -466,8 +467,9 @@ export class EventQueue {
     if (!(id > 0)) return false;
     const slot = Math.floor(id / GEN_LIMIT);
     const gen = id % GEN_LIMIT;
-    if (slot >= this.cap || this.gens[slot] !== gen || this.states[slot] !== LIVE) return false;
-    this.states[slot] = CANCELLED;
+    const m = slot < this.cap ? this.meta[slot]! : 0;
+    if ((m & GEN_MASK) !== gen || (m & STATE_MASK) !== LIVE) return false;
+    this.meta[slot] = m ^ (LIVE | CANCELLED);
     this.objs[slot] = undefined; // release the reference early
     this.live--;
     this.atValid = false;
@@ -488,7 +490,7 @@ export class EventQueue {
    * a new one per compaction made the heaps' optimized filter() deoptimize (another call target).
    */
   private readonly keepLive = (slot: number): boolean => {
-    if (this.states[slot] !== CANCELLED) return true;
+    if ((this.meta[slot]! & STATE_MASK) !== CANCELLED) return true;
     this.releaseSlot(slot);
     return false;
   };
@@ -508,7 +510,7 @@ export class EventQueue {
   isPending(id: EventId): boolean {
     if (!(id > 0)) return false;
     const slot = Math.floor(id / GEN_LIMIT);
-    return slot < this.cap && this.gens[slot] === id % GEN_LIMIT && this.states[slot] === LIVE;
+    return slot < this.cap && (this.meta[slot]! & (GEN_MASK | STATE_MASK)) === (LIVE | id % GEN_LIMIT);
   }
 
   /**
@@ -517,19 +519,19 @@ export class EventQueue {
    */
   private first(): number {
     if (this.atValid) return this.atTime;
-    const near = this.near, far = this.far, states = this.states;
-    if (this.hot >= 0 && states[this.hot] === CANCELLED) {
+    const near = this.near, far = this.far, meta = this.meta;
+    if (this.hot >= 0 && (meta[this.hot]! & STATE_MASK) === CANCELLED) {
       this.releaseSlot(this.hot);
       this.hot = -1;
     }
-    while (far.n > 0 && states[far.heap[0]!] === CANCELLED) this.dropTop(far);
+    while (far.n > 0 && (meta[far.heap[0]!]! & STATE_MASK) === CANCELLED) this.dropTop(far);
     let t = Infinity, q = 0, at = -1;
     if (this.hot >= 0) {
       t = this.hotTime;
       q = this.hotSeq;
       at = 0;
     } else {
-      while (near.n > 0 && states[near.heap[0]!] === CANCELLED) this.dropTop(near);
+      while (near.n > 0 && (meta[near.heap[0]!]! & STATE_MASK) === CANCELLED) this.dropTop(near);
       if (near.n > 0) {
         t = near.hTime[0]!;
         q = near.hSeq[0]!;
@@ -551,7 +553,7 @@ export class EventQueue {
       let mt = Infinity, mq = 0;
       for (let i = 0; i < lanes.length; i++) {
         const l = lanes[i]!;
-        while (l.n > 0 && states[l.slots[l.head]!] === CANCELLED) this.dropFront(l);
+        while (l.n > 0 && (meta[l.slots[l.head]!]! & STATE_MASK) === CANCELLED) this.dropFront(l);
         if (l.n === 0) continue;
         const lt = l.times[l.head]!;
         if (lt < mt || (lt === mt && l.seqs[l.head]! < mq)) {
@@ -629,10 +631,11 @@ export class EventQueue {
       this.lanesValid = false;
     }
     this.time = t;
-    this.kind = this.kinds[slot]!;
+    const m = this.meta[slot]!;
+    this.kind = m >>> KIND_SHIFT;
     this.num = this.nums[slot]!;
     const obj = this.objs[slot];
-    this.id = slot * GEN_LIMIT + this.gens[slot]!;
+    this.id = slot * GEN_LIMIT + (m & GEN_MASK);
     this.live--;
     this.releaseSlot(slot);
     return obj;
@@ -653,10 +656,9 @@ export class EventQueue {
   }
 
   private releaseSlot(slot: number): void {
-    this.states[slot] = FREE;
     this.objs[slot] = undefined;
-    const g = this.gens[slot]! + 1;
-    this.gens[slot] = g >= GEN_LIMIT ? 1 : g;
+    const g = (this.meta[slot]! & GEN_MASK) + 1;
+    this.meta[slot] = FREE | (g >= GEN_LIMIT ? 1 : g); // kind 0, the next generation
     this.free[this.freeTop++] = slot;
   }
 }

@@ -14,7 +14,7 @@
  *   run(until=…)), so a later run continues from there.
  * - A handler that throws aborts the run (bugs surface early); packet fates never throw.
  */
-import { EventQueue, type EventId } from "./queue.ts";
+import { EventQueue, KIND_LIMIT, type EventId } from "./queue.ts";
 import type { SimTime } from "./time.ts";
 import { MAX_SIM_TIME } from "./time.ts";
 
@@ -59,9 +59,10 @@ export class Simulation {
     let name: string;
     if (typeof kind === "string") {
       k = this.handlers.length;
+      if (k >= KIND_LIMIT) throw new Error(`more than ${KIND_LIMIT - 1} event kinds`);
       name = kind;
     } else {
-      if (!Number.isInteger(kind) || kind < 1 || kind > 0x7fffffff) throw new Error(`event kind must be an integer >= 1, got ${kind}`);
+      if (!Number.isInteger(kind) || kind < 1 || kind >= KIND_LIMIT) throw new Error(`event kind must be an integer from 1 to ${KIND_LIMIT - 1}, got ${kind}`);
       k = kind;
       name = `kind-${kind}`;
     }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { KIND_LIMIT } from "../../src/engine/queue.ts";
 import { Simulation } from "../../src/engine/sim.ts";
 import { ms, s } from "../../src/engine/time.ts";
 
@@ -104,7 +105,22 @@ describe("Simulation", () => {
     { name: "fractional time", f: (sm: Simulation, k: number) => sm.schedule(1.5, k), msg: /integer/ },
     { name: "unregistered kind", f: (sm: Simulation) => sm.schedule(1, 99), msg: /no handler/ },
     { name: "duplicate kind", f: (sm: Simulation, k: number) => sm.register(k, () => {}), msg: /already registered/ },
+    { name: "a kind beyond the queue's kind bits", f: (sm: Simulation) => sm.register(KIND_LIMIT, () => {}), msg: /from 1 to 2097151/ },
+    { name: "kind 0 (closure events)", f: (sm: Simulation) => sm.register(0, () => {}), msg: /from 1 to/ },
   ];
+  // The queue keeps an event's kind in its slot word beside the state and generation.
+  it.each([1, 1023, 1024, 65_535, KIND_LIMIT - 1])("dispatches kind %i to its handler, arguments intact", (kind) => {
+    const sim = new Simulation();
+    const got: unknown[] = [];
+    sim.register(kind, (sm, num, obj) => got.push([sm.now, num, obj]));
+    const id = sim.schedule(7, kind, -2.5, "x");
+    sim.schedule(9, kind, 3, null);
+    sim.cancel(id);
+    sim.schedule(8, kind, 1, "y");
+    sim.run();
+    expect(got).toEqual([[8, 1, "y"], [9, 3, null]]);
+  });
+
   it.each(bad)("rejects scheduling $name", ({ f, msg }) => {
     const sim = new Simulation();
     const k = sim.register("k", () => {});
