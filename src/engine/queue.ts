@@ -4,9 +4,9 @@
  * min-heaps, buckets and FIFO lanes (below); no allocation per event.
  *
  * Storage is struct-of-arrays over "slots": each pending event owns a slot holding its kind and
- * two argument words (a number and an object reference); its time and seq live in the heap,
- * an Int32Array of slot indices with the keys beside it, so sifting moves one integer and two
- * keys per level. All arrays grow by doubling.
+ * two argument words (a number and an object reference); its time and seq live beside the slot
+ * index in whatever holds it (a heap, where sifting moves one integer and two keys per level; a
+ * bucket; a lane). All arrays grow by doubling.
  *
  * Event ids encode (slot, generation) as slot · 256 + generation: a freed slot bumps its
  * generation (1…255, then 1 again), so cancelling an id whose event already ran (or was already
