@@ -630,7 +630,10 @@ export class EventQueue {
       l.removeTop();
       this.lanesValid = false;
     }
-    this.time = t;
+    // As a small integer while it fits in 32 bits (the first 2.1 s): times read from a Float64Array
+    // are doubles, and one stored here would make `time`, the simulation's `now` and every record
+    // field copied from it a boxed HeapNumber (one more object per time field for the GC).
+    this.time = (t | 0) === t ? t | 0 : t;
     const m = this.meta[slot]!;
     this.kind = m >>> KIND_SHIFT;
     this.num = this.nums[slot]!;

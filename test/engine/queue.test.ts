@@ -62,6 +62,19 @@ describe("EventQueue ordering", () => {
     expect(q.peekTime()).toBe(9);
   });
 
+  // take()/pop() hand a time that fits in 32 bits out as a small integer (no boxed double in
+  // `now` and the records); the value must never change, on either side of the boundary.
+  it.each([0, 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 5, 2 ** 53 - 1])("time %d pops unchanged through take() and pop()", (t) => {
+    const q = new EventQueue(16);
+    q.push(t, 1, 1);
+    q.push(t, 1, 2);
+    expect(q.peekTime()).toBe(t);
+    q.take();
+    expect([q.time, q.num]).toEqual([t, 1]);
+    expect(q.pop()).toBe(true);
+    expect([q.time, q.num]).toEqual([t, 2]);
+  });
+
   it("an event pushed after a peek moved the near window past it still pops first", () => {
     const q = new EventQueue(16);
     q.push(100, 1, 1);
