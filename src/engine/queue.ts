@@ -636,7 +636,8 @@ export class EventQueue {
     this.time = (t | 0) === t ? t | 0 : t;
     const m = this.meta[slot]!;
     this.kind = m >>> KIND_SHIFT;
-    this.num = this.nums[slot]!;
+    const num = this.nums[slot]!;
+    this.num = (num | 0) === num ? num | 0 : num; // (the same, for handlers' node and host indices)
     const obj = this.objs[slot];
     this.id = slot * GEN_LIMIT + (m & GEN_MASK);
     this.live--;
