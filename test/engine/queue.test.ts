@@ -75,6 +75,23 @@ describe("EventQueue ordering", () => {
     expect([q.time, q.num]).toEqual([t, 2]);
   });
 
+  // Bucket numbers beyond 32 bits (⌊t / 16,384⌋ ≥ 2^32 from t ≈ 7·10^13 ns, 19 hours): the ring
+  // index and the window arithmetic wrap modulo 2^32 and must keep the order.
+  it.each([2 ** 40, 2 ** 46 + 12_345, 2 ** 52])("near events around t = %d pop in (time, seq) order", (t0) => {
+    const rng = new RngRoot(99).stream("queue/large-times");
+    const q = new EventQueue(16);
+    q.push(t0, 1, -1);
+    expect(q.pop()).toBe(true); // now = t0: later pushes are near events
+    const ref: Array<[number, number]> = [];
+    for (let i = 0; i < 2_000; i++) {
+      const t = t0 + rng.int(0, 50_000_000);
+      q.push(t, 1, i);
+      ref.push([t, i]);
+    }
+    ref.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    expect(drain(q).map(([t, , n]) => [t, n])).toEqual(ref);
+  });
+
   it("an event pushed after a peek moved the near window past it still pops first", () => {
     const q = new EventQueue(16);
     q.push(100, 1, 1);
