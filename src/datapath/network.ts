@@ -632,7 +632,7 @@ export class ClusterNetwork implements Wire {
           node: name,
           timeouts: this.config.conntrackTimeouts,
           onDestroy: (e, why, now) => this.ctDestroyed(node, e, why, now),
-          ...(this.config.conntrackSlots !== undefined ? { slots: this.config.conntrackSlots } : {}),
+          slots: this.config.conntrackSlots,
         }),
         opts.rng.stream(`kube-proxy/statistic@${name}`),
         opts.rng.stream(`nat/random-fully@${name}`),

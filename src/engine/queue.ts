@@ -338,7 +338,7 @@ export class EventQueue {
   private readonly near: BucketHeap;
   private readonly far: SlotHeap;
   private readonly lanes: Lane[] = [];
-  /** The front register (−1: empty): a near event earlier (time, seq) than all of the near heap. */
+  /** The front register (−1: empty): a near event earlier (time, seq) than all of the near set. */
   private hot = -1;
   private hotTime = 0;
   private hotSeq = 0;
@@ -430,8 +430,8 @@ export class EventQueue {
   }
 
   /**
-   * Into the front register when earlier than the near heap's top (seq only grows, so an equal
-   * time is later), moving a later occupant into the heap; otherwise into the heap.
+   * Into the front register when earlier than the near set's minimum (seq only grows, so an equal
+   * time is later), moving a later occupant into the near set; otherwise into the near set.
    */
   private pushNear(slot: number, time: number, seq: number): void {
     const near = this.near;
