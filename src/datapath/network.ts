@@ -53,7 +53,7 @@ import type { ClusterState } from "../cluster/types.ts";
 import { sortedValues } from "../cluster/types.ts";
 import { CT_RELATED, type EvalContext } from "../netfilter/types.ts";
 import { CounterLog } from "../netfilter/eval.ts";
-import { ConntrackTable, DIR_REPLY, manipBoth, manipDst, manipSrc, type ConntrackEntry, type ConntrackTimeouts, type CtDestroyReason, type SnatPortOptions } from "../netfilter/conntrack.ts";
+import { ConntrackTable, DIR_REPLY, isConfirmed, manipBoth, manipDst, manipSrc, type ConntrackEntry, type ConntrackTimeouts, type CtDestroyReason, type SnatPortOptions } from "../netfilter/conntrack.ts";
 import { newWalkScratch, walkHooks, type Origin, type Route, type RuleEvaluator, type WalkOptions, type WalkResult } from "./pipeline.ts";
 import { buildExternalRouting, buildNodeAddressing, pickByTuple, type NodeAddressing } from "./topology.ts";
 import { RECV_CLOSED, RECV_ICMP, RECV_RST, RECV_SOCKET, type SocketReceiver, type Wire } from "./wire.ts";
@@ -980,7 +980,7 @@ export class ClusterNetwork implements Wire {
     const dir = ct.curDir;
     ctx.ctstate = st;
     let w: WalkResult;
-    if (e !== null && !e.confirmed) {
+    if (e !== null && !isConfirmed(e)) {
       // A connection's first packet: the nat table decides, conntrack records it.
       let np = this.config.pathCache ? (node.paths.flow(node, origin, st, pkt) as NewPath | DrawNode | null) : null;
       if (np !== null) {

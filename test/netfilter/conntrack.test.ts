@@ -3,6 +3,7 @@ import { formatIPv4, parseIPv4 as ip } from "../../src/net/ip.ts";
 import type { FiveTuple, Packet, ProtoNum } from "../../src/net/packet.ts";
 import { PROTO_ICMP, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from "../../src/net/packet.ts";
 import {
+  isAssured, isConfirmed, isSeenReply, tcpStateName,
   ConntrackTable, type ConntrackEntry, type CtDestroyReason, DIR_ORIGINAL, DIR_REPLY, CT_UPDATE_INVALID,
   formatConntrackL, manipBoth, manipDst, manipSrc, tupleKey,
 } from "../../src/netfilter/conntrack.ts";
@@ -143,13 +144,13 @@ describe("TCP tracking (spec table)", () => {
       const where = `step ${i} (${st.dir} flags=0x${st.flags.toString(16)})`;
       expect(got, where).toBe(st.ct);
       expect(predicted, `${where}: ctstateOf agrees with track`).toBe(got);
-      if (ct.cur && !ct.cur.confirmed) expect(ct.confirm(ct.cur)).toBe(true);
+      if (ct.cur && !isConfirmed(ct.cur)) expect(ct.confirm(ct.cur)).toBe(true);
       const e = ct.lookup(pkt(C, 43120, SV, 9376), now)?.entry;
       if (st.state === "gone") expect(e, where).toBeUndefined();
       else {
-        expect(e?.tcpStateName, where).toBe(st.state);
+        expect(e && tcpStateName(e), where).toBe(st.state);
         if (st.timeout !== undefined) expect((e!.expires - now) / SEC, where).toBe(st.timeout);
-        if (st.assured !== undefined) expect(e!.assured, where).toBe(st.assured);
+        if (st.assured !== undefined) expect(isAssured(e!), where).toBe(st.assured);
       }
       if (st.size !== undefined) expect(ct.size, where).toBe(st.size);
     }
@@ -338,7 +339,7 @@ describe("timeouts and expiry", () => {
     expect(e.expires).toBe(30 * SEC);
     expect(ct.lookup(pkt(C, 5353, SV, 53, PROTO_UDP), 30 * SEC - 1)).not.toBeNull();
     ct.track(pkt(SV, 53, C, 5353, PROTO_UDP), 10 * SEC);
-    expect(e.seenReply && e.assured).toBe(true);
+    expect(isSeenReply(e) && isAssured(e)).toBe(true);
     expect(e.expires).toBe(130 * SEC);
     expect(ct.track(pkt(C, 5353, SV, 53, PROTO_UDP), 20 * SEC)).toBe(CT_ESTABLISHED);
     expect(e.expires).toBe(140 * SEC);
@@ -363,9 +364,9 @@ describe("timeouts and expiry", () => {
     const e = ct.cur!;
     ct.confirm(e);
     ct.track(pkt(SV, 53, C, 5353, PROTO_UDP), 1 * SEC);
-    expect([e.assured, e.expires]).toEqual([false, 31 * SEC]);
+    expect([isAssured(e), e.expires]).toEqual([false, 31 * SEC]);
     ct.track(pkt(C, 5353, SV, 53, PROTO_UDP), 3 * SEC);
-    expect([e.assured, e.expires]).toEqual([true, 123 * SEC]);
+    expect([isAssured(e), e.expires]).toEqual([true, 123 * SEC]);
   });
 
   it("sweep removes only expired entries and reports them", () => {
@@ -425,7 +426,7 @@ describe("formatConntrackL", () => {
     const e = natConnection(ct, CLIENT, 43120, true, 0);
     ct.track(pkt(EP, 9376, NODE, 43120, PROTO_TCP, SYNACK), 0);
     ct.track(pkt(CLIENT, 43120, VIP, 80, PROTO_TCP, ACK), 0);
-    expect(e.assured).toBe(true);
+    expect(isAssured(e)).toBe(true);
     // 2) an unanswered SYN
     ct.track(pkt(CLIENT, 43121, VIP, 80, PROTO_TCP, SYN), 0);
     ct.confirm(ct.cur!);

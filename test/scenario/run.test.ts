@@ -4,6 +4,7 @@ import { runCurl, runCurlDetailed, runScenario, resolveCurlTarget, initialState 
 import { RngRoot } from "../../src/engine/rng.ts";
 import { SECOND, s } from "../../src/engine/time.ts";
 import { seedScenario, scenarioWith } from "./runfixtures.ts";
+import { tcpStateName } from "../../src/netfilter/conntrack.ts";
 
 const SEED_PODS = ["hostnames-85bc9c579-dsmh9", "hostnames-85bc9c579-tx87g", "hostnames-85bc9c579-zndz2"];
 const NODE1 = parseIPv4("192.168.0.11");
@@ -169,7 +170,7 @@ describe("runScenario behaviours", () => {
     // without draining, the run stops when the last connection is closed, with entries still in TIME_WAIT
     const live = runScenario(sc);
     expect(live.endTime).toBeLessThan(r.endTime);
-    expect(live.nodes.some((n) => n.conntrackEntries().some((e) => e.tcpStateName === "TIME_WAIT"))).toBe(true);
+    expect(live.nodes.some((n) => n.conntrackEntries().some((e) => tcpStateName(e) === "TIME_WAIT"))).toBe(true);
   });
 
   it("until: stops at T exactly, with packets possibly in flight", () => {
