@@ -171,32 +171,6 @@ export class Conn {
     this.remotePort = remotePort;
   }
 
-  // The hosts make their sockets with these two object literals rather than `new Conn`. V8 keeps
-  // an allocation site per literal and, seeing the client sockets outlive the young generation
-  // (TIME_WAIT keeps them 60 s), allocates them in the old generation directly; made with `new`,
-  // each was copied through the young generation (1,000-Service bench: run-phase scavenge pauses
-  // 50-56 ms → 24-36 ms). Server sockets die young and get a literal of their own, so the two
-  // sites are judged apart. Both literals list the fields of the constructor in its order, so
-  // every Conn has one hidden class (a spec row compares the keys with `new Conn`'s).
-
-  /** A client socket (TcpHost.connect). */
-  static forClient(host: TcpHost, flow: number, localPort: number, remoteAddr: number, remotePort: number): Conn {
-    return {
-      __proto__: Conn.prototype, state: CLOSED, host, client: true, flow, localPort, remoteAddr, remotePort,
-      owner: null, app: null, user: undefined, ownerData: undefined, synsSent: 0, rto: 0, synTimer: 0, connTimer: 0,
-      twTimer: 0, finTimer: 0, open: false, failedBy: "", responsePending: false,
-    } as unknown as Conn;
-  }
-
-  /** A server socket for an accepted SYN (TcpHost.receive). */
-  static forServer(host: TcpHost, flow: number, localPort: number, remoteAddr: number, remotePort: number): Conn {
-    return {
-      __proto__: Conn.prototype, state: CLOSED, host, client: false, flow, localPort, remoteAddr, remotePort,
-      owner: null, app: null, user: undefined, ownerData: undefined, synsSent: 0, rto: 0, synTimer: 0, connTimer: 0,
-      twTimer: 0, finTimer: 0, open: false, failedBy: "", responsePending: false,
-    } as unknown as Conn;
-  }
-
   get stateName(): string {
     return STATE_NAMES[this.state]!;
   }
@@ -675,7 +649,7 @@ export class TcpHost implements SocketReceiver {
     }
     if (found < 0) return null;
     this.nextPort = found === EPHEMERAL_HI ? EPHEMERAL_LO : found + 1;
-    const c = Conn.forClient(this, this.kernel.newFlowId(), found, remoteAddr, remotePort);
+    const c = new Conn(this, true, this.kernel.newFlowId(), found, remoteAddr, remotePort);
     c.owner = owner;
     this.link(c);
     c.startConnect(connectTimeoutNs);
@@ -698,7 +672,7 @@ export class TcpHost implements SocketReceiver {
       if ((pkt.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
         const app = this.listenerAt(pkt.dport);
         if (app !== undefined) {
-          const s = Conn.forServer(this, flow, pkt.dport, pkt.src, pkt.sport);
+          const s = new Conn(this, false, flow, pkt.dport, pkt.src, pkt.sport);
           this.link(s);
           s.acceptSyn(app);
           return RECV_SOCKET;
