@@ -460,8 +460,13 @@ function clientConfig(c: ClientSpec, state: ClusterState, net: ClusterNetwork, s
  * the pause); it changes nothing the simulation computes.
  */
 function compactAfterSetupStep(installedRules: number): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
+  const gc = exposedGc();
   if (gc !== undefined && installedRules > 100_000) gc();
+}
+
+/** V8's gc(), when node runs with --expose-gc; undefined otherwise (tests, plain node). */
+function exposedGc(): ((opts?: { type: "minor" | "major" }) => void) | undefined {
+  return (globalThis as { gc?: (opts?: { type: "minor" | "major" }) => void }).gc;
 }
 
 /**
@@ -473,7 +478,7 @@ function compactAfterSetupStep(installedRules: number): void {
  * (./sim and the benchmark); it changes nothing the simulation computes.
  */
 function settleSetUp(): void {
-  const gc = (globalThis as { gc?: (opts?: { type: "minor" | "major" }) => void }).gc;
+  const gc = exposedGc();
   if (gc === undefined) return;
   gc({ type: "minor" });
   gc({ type: "minor" });
